@@ -1,0 +1,200 @@
+"""What every stroke type shares: the parameter layout, the pixel grid, anti-aliased coverage.
+
+Conventions (all stroke types):
+
+* ``params`` is ``(B, d)`` with every value in [0, 1]; the layout is ``[shape | colour | alpha]``.
+* Positions are fractions of the canvas: ``x`` of its width, ``y`` of its height, origin top-left.
+* Lengths (widths, radii) are fractions of the canvas's *longer side*, so a stroke keeps its shape
+  on a non-square canvas and under rotation.
+* Engines work in pixel units of the requested canvas, with pixel centres at ``i + 0.5``, and
+  box-filter every edge over one pixel. That makes them resolution independent (a 4x render,
+  downsampled, matches the 1x render) and differentiable everywhere.
+* Output: ``colour (B, 3, h, w)`` in [0, 1] and ``alpha (B, 1, h, w)`` in [0, 1], composited as
+  ``canvas = colour * alpha + canvas * (1 - alpha)``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class PixelGrid:
+    """Pixel-centre coordinates of a window of the canvas, per stroke, in canvas pixels.
+
+    ``xs``: ``(B, 1, w)``, ``ys``: ``(B, h, 1)``; they broadcast to ``(B, h, w)``.
+    ``height``/``width`` are the full canvas size, ``scale`` its longer side in pixels.
+    """
+
+    xs: Tensor
+    ys: Tensor
+    height: int
+    width: int
+
+    @property
+    def scale(self) -> int:
+        return max(self.height, self.width)
+
+
+def make_grid(
+    batch: int,
+    height: int,
+    width: int,
+    window: tuple[int, int] | None,
+    offset: Tensor | None,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> PixelGrid:
+    """Pixel centres of a ``window = (h, w)`` at per-stroke ``offset (B, 2) = (top, left)``.
+
+    With no window the whole ``height x width`` canvas is rendered.
+    """
+    h, w = (height, width) if window is None else window
+    xs = torch.arange(w, device=device, dtype=dtype).add_(0.5).view(1, 1, w)
+    ys = torch.arange(h, device=device, dtype=dtype).add_(0.5).view(1, h, 1)
+    if offset is None:
+        xs, ys = xs.expand(batch, 1, w), ys.expand(batch, h, 1)
+    else:
+        offset = offset.to(device=device, dtype=dtype)
+        ys = ys + offset[:, 0].view(batch, 1, 1)
+        xs = xs + offset[:, 1].view(batch, 1, 1)
+    return PixelGrid(xs=xs, ys=ys, height=height, width=width)
+
+
+def box_coverage(dist: Tensor, half_width: Tensor) -> Tensor:
+    """Fraction of a one-pixel box centred at signed distance ``dist`` that lies in ``[-hw, hw]``.
+
+    Exact for a band seen across its edges; tends to zero as ``half_width -> 0`` (a vanishing
+    stroke draws nothing) and is piecewise linear, so gradients exist almost everywhere.
+    Shapes broadcast; units are pixels.
+    """
+    hi = torch.minimum(dist + 0.5, half_width)
+    lo = torch.maximum(dist - 0.5, -half_width)
+    return (hi - lo).clamp(0.0, 1.0)
+
+
+def edge_coverage(signed_inside: Tensor) -> Tensor:
+    """Box-filtered coverage of a half-plane: ``signed_inside`` is the distance (pixels) to the
+    edge, positive inside. Returns values in [0, 1]."""
+    return (signed_inside + 0.5).clamp(0.0, 1.0)
+
+
+def log_uniform(n: int, low: float, high: float, generator: torch.Generator | None) -> Tensor:
+    """``(n,)`` samples whose logarithm is uniform on ``[log low, log high]``."""
+    u = torch.rand(n, generator=generator, dtype=torch.float64)
+    return torch.exp(math.log(low) + u * (math.log(high) - math.log(low))).float()
+
+
+class StrokeType:
+    """A stroke type: its parameter layout, its random samplers and its differentiable engine.
+
+    Subclasses set ``name`` and ``param_names``, the slices ``shape``, ``colour``, ``alpha`` of
+    the layout, which indices hold x / y positions and lengths (used to move strokes between a
+    block and the canvas), and implement ``_render``, ``bounding_boxes`` and ``sample_painting``.
+    Instances are immutable and cheap; options such as the brush texture are constructor
+    arguments (see ``options``).
+    """
+
+    name: ClassVar[str]
+    param_names: ClassVar[tuple[str, ...]]
+    shape: ClassVar[slice]
+    colour: ClassVar[slice]
+    alpha: ClassVar[int]
+    x_indices: ClassVar[tuple[int, ...]] = ()
+    y_indices: ClassVar[tuple[int, ...]] = ()
+    length_indices: ClassVar[tuple[int, ...]] = ()
+
+    @property
+    def n_params(self) -> int:
+        return len(self.param_names)
+
+    @property
+    def options(self) -> dict:
+        """Constructor options that change the rendering (stored in strokes files)."""
+        return {}
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        return f"{type(self).__name__}({opts})"
+
+    # ---- validation -------------------------------------------------------------------------
+    def check_params(self, params: Tensor) -> None:
+        """Raise ``ValueError`` unless ``params`` is a floating ``(B, d)`` tensor for this type."""
+        if not isinstance(params, Tensor):
+            raise TypeError(f"{self.name} expects params as a torch.Tensor, got {type(params).__name__}")
+        if params.dim() != 2 or params.shape[1] != self.n_params:
+            raise ValueError(
+                f"{self.name} expects params of shape (B, {self.n_params}), got {tuple(params.shape)}"
+            )
+        if not params.is_floating_point():
+            raise ValueError(f"{self.name} expects floating-point params, got {params.dtype}")
+
+    # ---- rendering --------------------------------------------------------------------------
+    def render(
+        self,
+        params: Tensor,
+        height: int,
+        width: int,
+        *,
+        window: tuple[int, int] | None = None,
+        offset: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """Render a batch of strokes.
+
+        Args:
+            params: ``(B, d)`` in [0, 1] (values outside are clamped).
+            height, width: the canvas size in pixels the parameters refer to.
+            window: ``(h, w)`` size of the rendered window; the whole canvas when ``None``.
+            offset: ``(B, 2)`` per-stroke ``(top, left)`` of the window in canvas pixels.
+
+        Returns:
+            ``colour (B, 3, h, w)`` and ``alpha (B, 1, h, w)``, both in [0, 1], differentiable
+            with respect to ``params``.
+        """
+        self.check_params(params)
+        if height < 1 or width < 1:
+            raise ValueError(f"canvas size must be positive, got {height}x{width}")
+        if window is not None and (window[0] < 1 or window[1] < 1):
+            raise ValueError(f"window size must be positive, got {window}")
+        if offset is not None and tuple(offset.shape) != (params.shape[0], 2):
+            raise ValueError(f"offset must have shape ({params.shape[0]}, 2), got {tuple(offset.shape)}")
+        grid = make_grid(params.shape[0], height, width, window, offset, params.device, params.dtype)
+        return self._render(params.clamp(0.0, 1.0), grid)
+
+    def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
+
+    def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
+        """``(B, 4)`` float boxes ``(top, left, bottom, right)`` in canvas pixels outside which the
+        stroke's alpha is exactly zero (not clipped to the canvas)."""
+        raise NotImplementedError
+
+    # ---- sampling ---------------------------------------------------------------------------
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``(n, d)`` random strokes for renderer training: every parameter uniform in [0, 1]."""
+        return torch.rand(n, self.n_params, generator=generator)
+
+    def sample_painting(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``(n, d)`` strokes sized like a real painting (about 2 % to 30 % of the canvas,
+        log-uniform), ordered largest first."""
+        raise NotImplementedError
+
+    # ---- moving strokes between a block and the canvas ---------------------------------------
+    def to_canvas(self, params: Tensor, box: tuple[int, int, int, int], height: int, width: int) -> Tensor:
+        """Map strokes drawn in block-local coordinates to canvas coordinates.
+
+        ``box = (top, left, h, w)`` is the block in canvas pixels; ``params`` are relative to the
+        block as if it were a canvas of size ``h x w``. Returns ``(B, d)`` relative to the canvas
+        (lengths may leave [0, 1] when the block is bigger than the canvas, which it never is).
+        """
+        top, left, bh, bw = box
+        out = params.clone()
+        xi, yi, li = list(self.x_indices), list(self.y_indices), list(self.length_indices)
+        out[:, xi] = (left + params[:, xi] * bw) / width
+        out[:, yi] = (top + params[:, yi] * bh) / height
+        out[:, li] = params[:, li] * (max(bh, bw) / max(height, width))
+        return out

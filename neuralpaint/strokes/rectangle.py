@@ -1,0 +1,89 @@
+"""``rectangle``: a rotated, filled rectangle of flat colour ("colour tape").
+
+Parameters (9): ``xc, yc, w, h, theta, R, G, B, A``. The rectangle is centred at ``(xc, yc)``,
+``w`` long along its own x-axis and ``h`` across, rotated by ``theta * pi`` (clockwise on screen,
+since y points down). Edges are box-filtered over one pixel; a zero width or height draws nothing.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from .base import PixelGrid, StrokeType, box_coverage, log_uniform
+from .registry import register
+
+
+def rotated_frame(
+    params_xy: Tensor, theta: Tensor, grid: PixelGrid
+) -> tuple[Tensor, Tensor]:
+    """Coordinates ``(u, v)`` of every pixel in a stroke's own frame, in pixels.
+
+    ``params_xy (B, 2)``: centre as canvas fractions; ``theta (B,)`` in [0, 1] (angle / pi).
+    Returns ``u, v`` of shape ``(B, h, w)``: ``u`` along the stroke's direction, ``v`` across.
+    """
+    B = params_xy.shape[0]
+    cx = (params_xy[:, 0] * grid.width).view(B, 1, 1)
+    cy = (params_xy[:, 1] * grid.height).view(B, 1, 1)
+    angle = theta * math.pi
+    cos, sin = torch.cos(angle).view(B, 1, 1), torch.sin(angle).view(B, 1, 1)
+    dx, dy = grid.xs - cx, grid.ys - cy  # (B, 1, w), (B, h, 1)
+    u = dx * cos + dy * sin
+    v = dy * cos - dx * sin
+    return u, v
+
+
+def rotated_box_bounds(params: Tensor, height: int, width: int) -> Tensor:
+    """``(B, 4)`` bounds ``(top, left, bottom, right)`` of rotated boxes whose first five
+    parameters are ``xc, yc, w, h, theta`` (one pixel of margin for the anti-aliased edge)."""
+    S = max(height, width)
+    cx, cy = params[:, 0] * width, params[:, 1] * height
+    half_l, half_t = params[:, 2] * S / 2, params[:, 3] * S / 2
+    angle = params[:, 4] * math.pi
+    c, s = torch.cos(angle).abs(), torch.sin(angle).abs()
+    ex = half_l * c + half_t * s + 1.0
+    ey = half_l * s + half_t * c + 1.0
+    return torch.stack([cy - ey, cx - ex, cy + ey, cx + ex], dim=1)
+
+
+def sample_rotated_boxes(n: int, generator: torch.Generator | None, aspect: tuple[float, float]) -> Tensor:
+    """``(n, 5)`` ``xc, yc, w, h, theta`` for a painting: lengths log-uniform in 2 %..30 % of the
+    canvas, breadth ``w / aspect`` with aspect in ``aspect``, largest first."""
+    length = log_uniform(n, 0.02, 0.30, generator).sort(descending=True).values
+    ratio = torch.empty(n).uniform_(*aspect, generator=generator)
+    pos = torch.rand(n, 2, generator=generator)
+    theta = torch.rand(n, 1, generator=generator)
+    return torch.cat([pos, length[:, None], (length / ratio)[:, None], theta], dim=1)
+
+
+@register
+class Rectangle(StrokeType):
+    name = "rectangle"
+    param_names = ("xc", "yc", "w", "h", "theta", "R", "G", "B", "A")
+    shape = slice(0, 5)
+    colour = slice(5, 8)
+    alpha = 8
+    x_indices = (0,)
+    y_indices = (1,)
+    length_indices = (2, 3)
+
+    def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
+        B = params.shape[0]
+        S = grid.scale
+        u, v = rotated_frame(params[:, 0:2], params[:, 4], grid)
+        half_l = (params[:, 2] * (S / 2)).view(B, 1, 1)
+        half_t = (params[:, 3] * (S / 2)).view(B, 1, 1)
+        cover = box_coverage(u, half_l) * box_coverage(v, half_t)  # (B, h, w)
+        alpha = cover.unsqueeze(1) * params[:, 8].view(B, 1, 1, 1)
+        colour = params[:, 5:8].view(B, 3, 1, 1).expand(B, 3, *cover.shape[1:])
+        return colour, alpha
+
+    def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
+        return rotated_box_bounds(params, height, width)
+
+    def sample_painting(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        shape = sample_rotated_boxes(n, generator, aspect=(1.0, 4.0))
+        rest = torch.rand(n, 4, generator=generator)
+        rest[:, 3] = rest[:, 3] * 0.4 + 0.6  # alpha 0.6..1
+        return torch.cat([shape, rest], dim=1)
