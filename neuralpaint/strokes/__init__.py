@@ -6,6 +6,6 @@ from .base import StrokeType, box_coverage, edge_coverage
 from .registry import get_stroke_type, register, stroke_type_names
 
 # built-in types (importing registers them)
-from . import oilpaintbrush, rectangle  # noqa: E402,F401  isort: skip
+from . import markerpen, oilpaintbrush, rectangle, watercolor  # noqa: E402,F401  isort: skip
 
 __all__ = ["StrokeType", "box_coverage", "edge_coverage", "get_stroke_type", "register", "stroke_type_names"]

@@ -36,5 +36,5 @@ def get_stroke_type(name: str, **options):
         ) from None
     try:
         return cls(**options)
-    except TypeError as err:
+    except (TypeError, ValueError) as err:
         raise NeuralPaintError(f"bad options {options} for stroke type {name!r}: {err}") from None

@@ -1,0 +1,52 @@
+"""``markerpen``: a felt-tip marker drawn along a quadratic Bezier curve.
+
+Parameters (12): ``x0, y0, x1, y1, x2, y2, r0, r2, R, G, B, A``. The pen runs from ``(x0, y0)``
+to ``(x2, y2)`` bending towards the control point ``(x1, y1)``; its half-width goes from ``r0``
+to ``r2`` along the curve (both matter); the ink is one flat colour with opacity ``A``.
+A curve of zero length is a round dab; a zero width draws nothing.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .base import PixelGrid, StrokeType, box_coverage
+from .bezier import closest_point, curve_bounds, sample_curves
+from .registry import register
+
+MAX_RADIUS = 0.25  # r = 1 means a half-width of a quarter of the canvas's longer side
+
+
+@register
+class MarkerPen(StrokeType):
+    name = "markerpen"
+    param_names = ("x0", "y0", "x1", "y1", "x2", "y2", "r0", "r2", "R", "G", "B", "A")
+    shape = slice(0, 8)
+    colour = slice(8, 11)
+    alpha = 11
+    x_indices = (0, 2, 4)
+    y_indices = (1, 3, 5)
+    length_indices = (6, 7)
+
+    def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
+        B = params.shape[0]
+        r0 = params[:, 6] * (MAX_RADIUS * grid.scale)
+        r2 = params[:, 7] * (MAX_RADIUS * grid.scale)
+        near = closest_point(params[:, 0:6], r2 - r0, grid)
+        radius = r0.view(B, 1, 1) + (r2 - r0).view(B, 1, 1) * near.t
+        cover = box_coverage(near.distance, radius)
+        alpha = cover.unsqueeze(1) * params[:, 11].view(B, 1, 1, 1)
+        colour = params[:, 8:11].view(B, 3, 1, 1).expand(B, 3, *cover.shape[1:])
+        return colour, alpha
+
+    def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
+        margin = params[:, 6:8].max(1).values * (MAX_RADIUS * max(height, width))
+        return curve_bounds(params[:, 0:6], margin, height, width)
+
+    def sample_painting(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        pts, length = sample_curves(n, generator)
+        ratio = 0.1 + 0.25 * torch.rand(n, 2, generator=generator)  # half-width / length
+        radii = (length[:, None] * ratio / MAX_RADIUS).clamp(0, 1)
+        rgb = torch.rand(n, 3, generator=generator)
+        a = 0.7 + 0.3 * torch.rand(n, 1, generator=generator)
+        return torch.cat([pts, radii, rgb, a], dim=1)

@@ -1,0 +1,59 @@
+"""``watercolor``: a translucent wash along a quadratic Bezier curve.
+
+Parameters (15): ``x0, y0, x1, y1, x2, y2, r0, r2, R0, G0, B0, R2, G2, B2, A``. Like the marker
+pen, but colour blends from ``(R0, G0, B0)`` to ``(R2, G2, B2)`` along the curve and the wash is
+translucent, with pigment gathering at its edges (opacity ``A`` at the rim, ``CENTRE_DENSITY * A``
+on the centre line). A curve of zero length is a round dab; a zero width draws nothing.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .base import PixelGrid, StrokeType, box_coverage
+from .bezier import closest_point, curve_bounds, sample_curves
+from .markerpen import MAX_RADIUS
+from .registry import register
+
+CENTRE_DENSITY = 0.6  # pigment on the centre line relative to the rim (edge darkening)
+
+
+@register
+class Watercolor(StrokeType):
+    name = "watercolor"
+    param_names = ("x0", "y0", "x1", "y1", "x2", "y2", "r0", "r2",
+                   "R0", "G0", "B0", "R2", "G2", "B2", "A")
+    shape = slice(0, 8)
+    colour = slice(8, 14)
+    alpha = 14
+    x_indices = (0, 2, 4)
+    y_indices = (1, 3, 5)
+    length_indices = (6, 7)
+
+    def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
+        B = params.shape[0]
+        r0 = params[:, 6] * (MAX_RADIUS * grid.scale)
+        r2 = params[:, 7] * (MAX_RADIUS * grid.scale)
+        near = closest_point(params[:, 0:6], r2 - r0, grid)
+        radius = r0.view(B, 1, 1) + (r2 - r0).view(B, 1, 1) * near.t
+        rim = (near.distance / (radius + 1e-3)).clamp(max=1.0)
+        density = CENTRE_DENSITY + (1.0 - CENTRE_DENSITY) * rim * rim
+        cover = box_coverage(near.distance, radius) * density
+        alpha = cover.unsqueeze(1) * params[:, 14].view(B, 1, 1, 1)
+        c0 = params[:, 8:11].view(B, 3, 1, 1)
+        c2 = params[:, 11:14].view(B, 3, 1, 1)
+        colour = c0 + (c2 - c0) * near.t.unsqueeze(1)
+        return colour, alpha
+
+    def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
+        margin = params[:, 6:8].max(1).values * (MAX_RADIUS * max(height, width))
+        return curve_bounds(params[:, 0:6], margin, height, width)
+
+    def sample_painting(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        pts, length = sample_curves(n, generator)
+        ratio = 0.1 + 0.3 * torch.rand(n, 2, generator=generator)
+        radii = (length[:, None] * ratio / MAX_RADIUS).clamp(0, 1)
+        c0 = torch.rand(n, 3, generator=generator)
+        c2 = (c0 + 0.2 * torch.randn(n, 3, generator=generator)).clamp(0, 1)
+        a = 0.5 + 0.4 * torch.rand(n, 1, generator=generator)
+        return torch.cat([pts, radii, c0, c2, a], dim=1)

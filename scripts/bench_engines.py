@@ -1,0 +1,73 @@
+"""Benchmark: stroke engine throughput (strokes/s), forward and forward+backward.
+
+    python scripts/bench_engines.py [--sizes 128 512] [--batch 64] [--threads 2] [--json out.json]
+
+Strokes are drawn from each type's training sampler (every parameter uniform in [0, 1]); each
+measurement renders full canvases of ``size x size``, repeated for at least ``--seconds``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import torch
+
+from neuralpaint.strokes import get_stroke_type, stroke_type_names
+
+
+def strokes_per_second(stroke, size: int, batch: int, backward: bool, seconds: float) -> float:
+    gen = torch.Generator().manual_seed(0)
+    params = stroke.sample(batch, gen)
+
+    def step():
+        p = params.clone().requires_grad_(backward)
+        colour, alpha = stroke.render(p, size, size)
+        if backward:
+            (colour * alpha).mean().backward()
+
+    for _ in range(3):  # warm-up (first calls pay for page faults)
+        step()
+    n, start = 0, time.perf_counter()
+    while True:
+        step()
+        n += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds and n >= 3:
+            return n * batch / elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[128, 512])
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--types", nargs="+", default=stroke_type_names())
+    ap.add_argument("--json", default="bench_results/engines.json")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    rows = []
+    print(f"torch {torch.__version__}, {args.threads} threads, batch {args.batch}, {platform.processor() or platform.machine()}")
+    print(f"{'stroke type':<15}{'size':>6}{'forward/s':>12}{'fwd+bwd/s':>12}")
+    for name in args.types:
+        stroke = get_stroke_type(name)
+        for size in args.sizes:
+            fwd = strokes_per_second(stroke, size, args.batch, False, args.seconds)
+            bwd = strokes_per_second(stroke, size, args.batch, True, args.seconds)
+            rows.append({"stroke": name, "size": size, "batch": args.batch, "forward_per_s": round(fwd, 1),
+                         "forward_backward_per_s": round(bwd, 1)})
+            print(f"{name:<15}{size:>6}{fwd:>12.0f}{bwd:>12.0f}", flush=True)
+    if args.json:
+        import pathlib
+
+        path = pathlib.Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"threads": args.threads, "torch": torch.__version__, "results": rows}, indent=2))
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
