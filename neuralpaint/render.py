@@ -1,0 +1,136 @@
+"""Library functions behind the command line: random paintings, high-resolution rendering, devices.
+
+The CLI (``neuralpaint.cli``) only parses arguments and prints; everything it does is available
+here for scripts and notebooks:
+
+* ``random_painting`` -- a strokes file's worth of random strokes, sized like a real painting;
+* ``output_size`` / ``render_strokes`` -- render a painting at any resolution, bounded memory;
+* ``resolve_device`` -- ``auto|cpu|cuda|cuda:N`` to a ``torch.device``.
+
+Bad input (an absurd size, a device that is not there) raises ``NeuralPaintError`` with a
+one-line message.
+"""
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import torch
+
+from . import __version__
+from .canvas import render_painting
+from .errors import NeuralPaintError
+from .strokes import get_stroke_type
+from .strokesfile import MAX_CANVAS_SIDE, Strokes
+
+MAX_OUTPUT_SIDE = MAX_CANVAS_SIDE  # 65536 pixels per side
+MAX_OUTPUT_PIXELS = 1.2e9  # about 14 GB of float32 RGB canvas
+
+
+def random_painting(
+    stroke_type: str,
+    n: int,
+    width: int,
+    height: int,
+    seed: int,
+    canvas_colour: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    stroke_options: dict | None = None,
+) -> Strokes:
+    """``n`` random strokes of ``stroke_type`` on a ``width x height`` canvas.
+
+    The strokes come from the type's ``sample_painting`` (sized like a real painting, larger
+    ones first), drawn from a ``torch.Generator`` seeded with ``seed``: the same arguments give
+    the same strokes. ``stroke_options`` are passed to the stroke type (e.g. ``{"brush": "dry"}``).
+    The metadata records the generator and the seed.
+    """
+    if n < 0:
+        raise NeuralPaintError(f"the number of strokes must be 0 or more, got {n}")
+    for name, side in (("width", width), ("height", height)):
+        if not 1 <= side <= MAX_CANVAS_SIDE:
+            raise NeuralPaintError(f"canvas {name} must be in 1..{MAX_CANVAS_SIDE} pixels, got {side}")
+    stroke = get_stroke_type(stroke_type, **(stroke_options or {}))
+    generator = torch.Generator().manual_seed(seed)
+    params = stroke.sample_painting(n, generator)
+    metadata = {"generator": "random-strokes", "seed": seed, "neuralpaint_version": __version__}
+    return Strokes.from_stroke(stroke, params, width, height, canvas_colour, metadata)
+
+
+def output_size(strokes: Strokes, scale: float = 1.0, width: int | None = None) -> tuple[int, int]:
+    """``(height, width)`` in pixels of a render of ``strokes``.
+
+    With ``width`` given: that width, and the height that keeps the stored canvas's aspect ratio.
+    Otherwise the stored canvas size times ``scale``, rounded. Raises ``NeuralPaintError`` for a
+    non-positive scale or a size outside 1..65536 pixels per side or over 1.2e9 pixels in all.
+    """
+    def absurd(size: str):
+        raise NeuralPaintError(
+            f"absurd output size {size} pixels: each side must be 1..{MAX_OUTPUT_SIDE} "
+            f"and the total at most {MAX_OUTPUT_PIXELS:.2g} pixels"
+        )
+
+    if width is not None:
+        if isinstance(width, bool) or not isinstance(width, (int, np.integer)):
+            raise NeuralPaintError(f"output width must be an integer, got {width!r}")
+        out_w = int(width)
+        if not 1 <= out_w <= MAX_OUTPUT_SIDE:
+            absurd(f"{out_w}x(height to match)")
+        out_h = max(1, round(out_w * strokes.height / strokes.width))
+    else:
+        if not (isinstance(scale, (int, float, np.number)) and math.isfinite(scale) and scale > 0):
+            raise NeuralPaintError(f"scale must be a positive number, got {scale!r}")
+        w_f, h_f = strokes.width * scale, strokes.height * scale
+        if max(w_f, h_f) > 1e15:  # too big to print as an integer
+            absurd(f"{w_f:.3g}x{h_f:.3g} ({strokes.width}x{strokes.height} x {scale:g})")
+        out_w, out_h = round(w_f), round(h_f)
+    if not (1 <= out_w <= MAX_OUTPUT_SIDE and 1 <= out_h <= MAX_OUTPUT_SIDE) or out_w * out_h > MAX_OUTPUT_PIXELS:
+        absurd(f"{out_w}x{out_h}")
+    return out_h, out_w
+
+
+def render_strokes(
+    strokes: Strokes,
+    scale: float = 1.0,
+    width: int | None = None,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+) -> np.ndarray:
+    """Render ``strokes`` as an ``(H, W, 3)`` float32 RGB array in [0, 1].
+
+    The size is given by ``output_size(strokes, scale, width)``. Strokes are rendered one by one
+    inside their bounding boxes (``canvas.render_painting``), so memory stays near the size of the
+    canvas itself. ``progress`` shows a progress bar over strokes on stderr.
+    """
+    from tqdm import tqdm
+
+    height, out_width = output_size(strokes, scale, width)
+    stroke = strokes.stroke()
+    params = strokes.params_tensor(device)
+    with tqdm(total=strokes.n, unit="stroke", desc="rendering", file=sys.stderr,
+              disable=not progress, leave=False) as bar:
+        canvas = render_painting(
+            stroke, params, height, out_width, strokes.canvas_colour,
+            progress=lambda done: bar.update(done - bar.n),
+        )
+    return np.ascontiguousarray(canvas.permute(1, 2, 0).cpu().numpy(), dtype=np.float32)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+
+    Raises ``NeuralPaintError`` for another name or a CUDA device that is not there.
+    """
+    text = str(name).strip().lower()
+    if text == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if text == "cpu":
+        return torch.device("cpu")
+    if text == "cuda" or (text.startswith("cuda:") and text[5:].isdigit()):
+        if not torch.cuda.is_available():
+            raise NeuralPaintError(f"device {name!r} asked for, but CUDA is not available here; use --device cpu")
+        index = int(text[5:]) if ":" in text else 0
+        count = torch.cuda.device_count()
+        if index >= count:
+            raise NeuralPaintError(f"device {name!r} asked for, but there are only {count} CUDA device(s)")
+        return torch.device("cuda", index)
+    raise NeuralPaintError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N")
