@@ -1,8 +1,9 @@
 """Compositing strokes in painting order, and rendering whole paintings at any size.
 
-``render_painting`` renders each stroke only inside its own bounding box, split into tiles of at
-most ``TILE x TILE`` pixels, so time grows with the area strokes cover and memory stays bounded
-(the canvas itself plus a few tile-sized buffers) at any output size.
+``render_painting`` renders each stroke only inside its own bounding box and, for big strokes,
+only on the ``CULL_TILE``-pixel tiles of that box the stroke touches, in chunks of at most
+``CHUNK_PIXELS``; time grows with the area strokes cover and memory stays bounded (the canvas
+plus a few chunk-sized buffers) at any output size.
 """
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from torch import Tensor
 
 from .strokes import StrokeType
 
-TILE = 1024
+CULL_TILE = 64  # strokes bigger than CULL_MIN_AREA pixels are rendered only on tiles they touch
+CULL_MIN_AREA = 256 * 256
+CHUNK_PIXELS = 1 << 17  # pixels rendered per engine call: bounds the memory of big strokes
 
 
 def composite(colour: Tensor, alpha: Tensor, canvas: Tensor) -> Tensor:
@@ -54,6 +57,24 @@ def pixel_boxes(stroke: StrokeType, params: Tensor, height: int, width: int) -> 
     return out
 
 
+def covered_tiles(stroke: StrokeType, one: Tensor, box: tuple[int, int, int, int],
+                  height: int, width: int, tile: int) -> Tensor:
+    """``(n, 2)`` origins ``(top, left)`` of the ``tile x tile`` squares, laid from the box's
+    corner, that the stroke ``one (1, d)`` may touch.
+
+    The stroke is rendered once at a resolution of one pixel per tile (the engines work at any,
+    even fractional, canvas size); tiles whose coarse alpha is zero and whose neighbours' is too
+    are skipped.
+    """
+    top, left, bottom, right = box
+    ny, nx = -(-(bottom - top) // tile), -(-(right - left) // tile)
+    offset = torch.tensor([[top / tile, left / tile]], device=one.device, dtype=one.dtype)
+    _, alpha = stroke.render(one, height / tile, width / tile, window=(ny, nx), offset=offset)
+    hit = torch.nn.functional.max_pool2d(alpha[0], 3, stride=1, padding=1)[0] > 0  # (ny, nx)
+    iy, ix = hit.nonzero(as_tuple=True)
+    return torch.stack([top + iy * tile, left + ix * tile], dim=1)
+
+
 @torch.no_grad()
 def render_painting(
     stroke: StrokeType,
@@ -67,8 +88,8 @@ def render_painting(
 ) -> Tensor:
     """Render strokes ``params (N, d)`` in order onto a ``height x width`` canvas.
 
-    Each stroke is rendered only inside its bounding box, tile by tile, and composited in place,
-    so memory stays bounded at any size. ``canvas`` (``(3, height, width)``, modified in place)
+    Each stroke is rendered only where it can reach (see the module docstring) and composited
+    in order, so memory stays bounded at any size. ``canvas`` (``(3, height, width)``, modified in place)
     continues an earlier render; otherwise a canvas of ``canvas_colour`` is made on the params'
     device. ``progress(k)`` is called after each stroke with the number done so far.
 
@@ -79,15 +100,25 @@ def render_painting(
         canvas = blank_canvas(height, width, canvas_colour, params.device, params.dtype)
     elif tuple(canvas.shape) != (3, height, width):
         raise ValueError(f"canvas must be (3, {height}, {width}), got {tuple(canvas.shape)}")
+    # a margin of one tile lets tiles run over the right and bottom edges
+    padded = torch.zeros(3, height + CULL_TILE, width + CULL_TILE, device=params.device, dtype=params.dtype)
+    padded[:, :height, :width] = canvas
     for i, (top, left, bottom, right) in enumerate(pixel_boxes(stroke, params, height, width)):
         one = params[i : i + 1]
-        for y in range(top, bottom, TILE):
-            for x in range(left, right, TILE):
-                h, w = min(TILE, bottom - y), min(TILE, right - x)
-                offset = torch.tensor([[y, x]], device=params.device, dtype=params.dtype)
-                colour, alpha = stroke.render(one, height, width, window=(h, w), offset=offset)
-                region = canvas[:, y : y + h, x : x + w]
-                region.lerp_(colour[0], alpha[0])
+        if (bottom - top) * (right - left) <= CULL_MIN_AREA:
+            if bottom > top and right > left:
+                offset = torch.tensor([[top, left]], device=params.device, dtype=params.dtype)
+                colour, alpha = stroke.render(one, height, width, window=(bottom - top, right - left), offset=offset)
+                padded[:, top:bottom, left:right].lerp_(colour[0], alpha[0])
+        else:
+            origins = covered_tiles(stroke, one, (top, left, bottom, right), height, width, CULL_TILE)
+            for chunk in origins.split(max(1, CHUNK_PIXELS // CULL_TILE**2)):
+                n = chunk.shape[0]
+                colour, alpha = stroke.render(one.expand(n, -1), height, width, window=(CULL_TILE, CULL_TILE),
+                                              offset=chunk.to(params.dtype))
+                for j, (y, x) in enumerate(chunk.tolist()):
+                    padded[:, y : y + CULL_TILE, x : x + CULL_TILE].lerp_(colour[j], alpha[j])
         if progress is not None:
             progress(i + 1)
+    canvas.copy_(padded[:, :height, :width])
     return canvas.clamp_(0.0, 1.0)

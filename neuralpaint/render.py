@@ -65,7 +65,7 @@ def output_size(strokes: Strokes, scale: float = 1.0, width: int | None = None) 
     """
     def absurd(size: str):
         raise NeuralPaintError(
-            f"absurd output size {size} pixels: each side must be 1..{MAX_OUTPUT_SIDE} "
+            f"absurd output {size} pixels: each side must be 1..{MAX_OUTPUT_SIDE} "
             f"and the total at most {MAX_OUTPUT_PIXELS:.2g} pixels"
         )
 
@@ -74,17 +74,17 @@ def output_size(strokes: Strokes, scale: float = 1.0, width: int | None = None) 
             raise NeuralPaintError(f"output width must be an integer, got {width!r}")
         out_w = int(width)
         if not 1 <= out_w <= MAX_OUTPUT_SIDE:
-            absurd(f"{out_w}x(height to match)")
+            absurd(f"width {out_w}")
         out_h = max(1, round(out_w * strokes.height / strokes.width))
     else:
         if not (isinstance(scale, (int, float, np.number)) and math.isfinite(scale) and scale > 0):
             raise NeuralPaintError(f"scale must be a positive number, got {scale!r}")
         w_f, h_f = strokes.width * scale, strokes.height * scale
         if max(w_f, h_f) > 1e15:  # too big to print as an integer
-            absurd(f"{w_f:.3g}x{h_f:.3g} ({strokes.width}x{strokes.height} x {scale:g})")
+            absurd(f"size {w_f:.3g}x{h_f:.3g} ({strokes.width}x{strokes.height} x {scale:g})")
         out_w, out_h = round(w_f), round(h_f)
     if not (1 <= out_w <= MAX_OUTPUT_SIDE and 1 <= out_h <= MAX_OUTPUT_SIDE) or out_w * out_h > MAX_OUTPUT_PIXELS:
-        absurd(f"{out_w}x{out_h}")
+        absurd(f"size {out_w}x{out_h}")
     return out_h, out_w
 
 

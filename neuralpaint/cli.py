@@ -1,0 +1,230 @@
+"""The ``neuralpaint`` command line: a thin layer of argument parsing over the library.
+
+Each subcommand is one ``Command`` entry in ``COMMANDS``: a name, a one-line summary, a
+function that adds its arguments to an ``argparse`` parser and a function that runs it and
+returns the exit status. Adding a subcommand means writing those two functions and one entry.
+
+Errors the user can fix (``NeuralPaintError``: a bad file, an impossible size...) are printed as
+``neuralpaint: error: <message>`` on one line with exit status 2, like argparse's own usage
+errors; Ctrl-C prints ``neuralpaint: interrupted`` and exits with 130. Anything else is a bug
+and propagates with its traceback.
+
+Heavy modules (torch, the engines, OpenCV) are imported inside the ``run_*`` functions.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .errors import NeuralPaintError
+
+PROG = "neuralpaint"
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: ``add_arguments(parser)`` declares its options, ``run(args)`` does the
+    work and returns the exit status."""
+
+    name: str
+    summary: str  # one line, shown in ``neuralpaint --help``
+    description: str  # shown at the top of ``neuralpaint NAME --help``
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    epilog: str = ""
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the line breaks of descriptions and epilogs (examples); wrap option help."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30)
+        self._action_max_length = 20  # a floor, so subcommand names share a line with their summary
+
+
+# ---- argument types ---------------------------------------------------------------------------
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    parse.__name__ = "integer"  # argparse names the type in its messages
+    return parse
+
+
+def _format_scale(scale: float) -> str:
+    """``8.0`` -> ``"8"``, ``2.5`` -> ``"2.5"`` (for file names)."""
+    return str(int(scale)) if float(scale).is_integer() else repr(float(scale))
+
+
+# ---- random-strokes ---------------------------------------------------------------------------
+def add_random_strokes_arguments(p: argparse.ArgumentParser) -> None:
+    from .strokes import stroke_type_names
+    from .strokes.brushes import BRUSHES
+
+    p.add_argument("--stroke", required=True, choices=stroke_type_names(), metavar="TYPE",
+                   help="stroke type, one of: %(choices)s (required)")
+    p.add_argument("-n", "--n", type=_int_at_least(0), default=300, metavar="N",
+                   help="number of strokes (default: %(default)s)")
+    p.add_argument("--width", type=_int_at_least(1), default=None, metavar="W",
+                   help="canvas width in pixels (default: 512, or --height when only that is given)")
+    p.add_argument("--height", type=_int_at_least(1), default=None, metavar="H",
+                   help="canvas height in pixels (default: 512, or --width when only that is given)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="random seed; the same seed gives the same strokes (default: %(default)s)")
+    p.add_argument("--canvas-color", "--canvas-colour", dest="canvas_colour", default="white",
+                   metavar="COLOR", help="colour of the bare canvas: white, black, #rrggbb or #rgb "
+                   "(default: %(default)s)")
+    p.add_argument("--brush", choices=sorted(BRUSHES), default=None, metavar="NAME",
+                   help="brush texture for --stroke oilpaintbrush only, one of: %(choices)s "
+                   "(default: the stroke type's own, oil)")
+    p.add_argument("-o", "--output", required=True, type=Path, metavar="FILE.npz",
+                   help="strokes file to write (required; replaced atomically if it exists)")
+
+
+def run_random_strokes(args: argparse.Namespace) -> int:
+    from .render import random_painting
+    from .strokesfile import parse_colour, save_strokes
+
+    width = args.width if args.width is not None else (args.height or 512)
+    height = args.height if args.height is not None else width
+    options = {}
+    if args.brush is not None:
+        if args.stroke != "oilpaintbrush":
+            raise NeuralPaintError(f"--brush applies only to --stroke oilpaintbrush, not {args.stroke}")
+        options["brush"] = args.brush
+    strokes = random_painting(args.stroke, args.n, width, height, args.seed,
+                              canvas_colour=parse_colour(args.canvas_colour), stroke_options=options)
+    path = save_strokes(strokes, args.output)
+    print(f"wrote {path}: {strokes.n} random {strokes.stroke_type} strokes on a "
+          f"{width}x{height} canvas (seed {args.seed})")
+    return 0
+
+
+# ---- render-hires -----------------------------------------------------------------------------
+def add_render_hires_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("strokes_file", type=Path, metavar="FILE.npz", help="strokes file to render")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--scale", type=float, default=8,
+                      help="output size as a multiple of the strokes file's canvas size "
+                      "(default: %(default)s)")
+    size.add_argument("--width", type=int, default=None, metavar="W",
+                      help="output width in pixels instead of --scale; the height keeps the "
+                      "canvas's aspect ratio")
+    p.add_argument("-o", "--output", type=Path, default=None, metavar="OUT.png",
+                   help="image to write, format from the extension (default: <stem>_x<scale>.png, "
+                   "or <stem>_w<W>.png with --width, beside the strokes file)")
+    p.add_argument("--device", default="auto",
+                   help="auto, cpu, cuda or cuda:N; auto uses CUDA when available (default: %(default)s)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar (default: show one on stderr)")
+
+
+def run_render_hires(args: argparse.Namespace) -> int:
+    import cv2
+    import torch
+
+    from .images import write_image
+    from .render import output_size, render_strokes, resolve_device
+    from .strokesfile import load_strokes
+
+    start = time.perf_counter()
+    device = resolve_device(args.device)
+    strokes = load_strokes(args.strokes_file)
+    height, width = output_size(strokes, args.scale, args.width)
+    output = args.output
+    if output is None:
+        tag = f"w{args.width}" if args.width is not None else f"x{_format_scale(args.scale)}"
+        output = args.strokes_file.with_name(f"{args.strokes_file.stem}_{tag}.png")
+    if not cv2.haveImageWriter(str(output)):  # fail now rather than after a long render
+        raise NeuralPaintError(f"{output}: cannot write images with extension "
+                               f"{output.suffix.lower()!r}; use .png or .jpg")
+    out_of_memory = (MemoryError, getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError))
+    try:
+        image = render_strokes(strokes, args.scale, args.width, device=device, progress=not args.quiet)
+    except out_of_memory:
+        raise NeuralPaintError(f"out of memory rendering {width}x{height} pixels on {device}; "
+                               "try a smaller --scale or --width, or --device cpu") from None
+    write_image(output, image)
+    seconds = time.perf_counter() - start
+    print(f"wrote {output} ({width}x{height} pixels, {strokes.n} strokes, {device}) in {seconds:.1f} s")
+    return 0
+
+
+# ---- the command table and the parser ---------------------------------------------------------
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        name="random-strokes",
+        summary="write a strokes file of random strokes (tests, demos)",
+        description="Write a strokes file holding N random strokes of one type, sized like a real "
+        "painting\n(large strokes first). The same --seed always gives the same strokes.",
+        add_arguments=add_random_strokes_arguments,
+        run=run_random_strokes,
+        epilog="example:\n  neuralpaint random-strokes --stroke oilpaintbrush --n 200 --seed 1 -o random.npz",
+    ),
+    Command(
+        name="render-hires",
+        summary="render a strokes file as an image at any resolution",
+        description="Render a strokes file as an image, --scale times the canvas size it was made "
+        "at,\nor --width pixels wide. Memory stays near the size of the output image.",
+        add_arguments=add_render_hires_arguments,
+        run=run_render_hires,
+        epilog="examples:\n  neuralpaint render-hires painting.npz             # writes painting_x8.png\n"
+        "  neuralpaint render-hires painting.npz --width 4000 -o poster.png",
+    ),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Turn a photo into a painting made of real, parameterised brush strokes.",
+        epilog="quick example:\n"
+        "  neuralpaint random-strokes --stroke oilpaintbrush --n 300 -o strokes.npz\n"
+        "  neuralpaint render-hires strokes.npz --scale 4     # writes strokes_x4.png\n\n"
+        f"Run '{PROG} COMMAND --help' for a command's options.",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        p = sub.add_parser(command.name, help=command.summary, description=command.description,
+                           epilog=command.epilog or None, formatter_class=_HelpFormatter)
+        command.add_arguments(p)
+        p.set_defaults(_run=command.run)
+    return parser
+
+
+def _one_line(message: object) -> str:
+    return " ".join(str(message).split()) or "unknown error"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status.
+
+    ``--help``, ``--version`` and usage errors exit through ``SystemExit`` (status 0 or 2), as
+    argparse does.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+        return args._run(args)
+    except NeuralPaintError as err:
+        print(f"{PROG}: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
