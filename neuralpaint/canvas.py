@@ -89,20 +89,20 @@ def render_painting(
     """Render strokes ``params (N, d)`` in order onto a ``height x width`` canvas.
 
     Each stroke is rendered only where it can reach (see the module docstring) and composited
-    in order, so memory stays bounded at any size. ``canvas`` (``(3, height, width)``, modified in place)
-    continues an earlier render; otherwise a canvas of ``canvas_colour`` is made on the params'
-    device. ``progress(k)`` is called after each stroke with the number done so far.
+    in order, so memory stays bounded at any size. ``canvas`` (``(3, height, width)``, updated in
+    place and returned) continues an earlier render; otherwise a canvas of ``canvas_colour`` is
+    made on the params' device. ``progress(k)`` is called after each stroke with the number done so far.
 
     Returns the canvas ``(3, height, width)`` in [0, 1], not differentiable.
     """
     stroke.check_params(params)
-    if canvas is None:
-        canvas = blank_canvas(height, width, canvas_colour, params.device, params.dtype)
-    elif tuple(canvas.shape) != (3, height, width):
+    if canvas is not None and tuple(canvas.shape) != (3, height, width):
         raise ValueError(f"canvas must be (3, {height}, {width}), got {tuple(canvas.shape)}")
-    # a margin of one tile lets tiles run over the right and bottom edges
-    padded = torch.zeros(3, height + CULL_TILE, width + CULL_TILE, device=params.device, dtype=params.dtype)
-    padded[:, :height, :width] = canvas
+    # work on a canvas with a margin of one tile so that tiles may run over the right and bottom
+    # edges; the result is a view of it without the margin
+    padded = blank_canvas(height + CULL_TILE, width + CULL_TILE, canvas_colour, params.device, params.dtype)
+    if canvas is not None:
+        padded[:, :height, :width] = canvas
     for i, (top, left, bottom, right) in enumerate(pixel_boxes(stroke, params, height, width)):
         one = params[i : i + 1]
         if (bottom - top) * (right - left) <= CULL_MIN_AREA:
@@ -120,5 +120,7 @@ def render_painting(
                     padded[:, y : y + CULL_TILE, x : x + CULL_TILE].lerp_(colour[j], alpha[j])
         if progress is not None:
             progress(i + 1)
-    canvas.copy_(padded[:, :height, :width])
-    return canvas.clamp_(0.0, 1.0)
+    result = padded[:, :height, :width].clamp_(0.0, 1.0)
+    if canvas is not None:
+        return canvas.copy_(result)
+    return result
