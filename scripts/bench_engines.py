@@ -3,13 +3,15 @@
     python scripts/bench_engines.py [--sizes 128 512] [--batch 64] [--threads 2] [--json out.json]
 
 Strokes are drawn from each type's training sampler (every parameter uniform in [0, 1]); each
-measurement renders full canvases of ``size x size``, repeated for at least ``--seconds``.
+measurement renders full canvases of ``size x size`` for at least ``--seconds`` after a few
+warm-up calls, and the median of ``--repeats`` such runs is reported.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import platform
+import statistics
 import time
 
 import torch
@@ -17,7 +19,12 @@ import torch
 from neuralpaint.strokes import get_stroke_type, stroke_type_names
 
 
-def strokes_per_second(stroke, size: int, batch: int, backward: bool, seconds: float) -> float:
+def strokes_per_second(stroke, size: int, batch: int, backward: bool, seconds: float, repeats: int) -> float:
+    """Median over ``repeats`` timed runs of at least ``seconds`` each."""
+    return statistics.median(_timed_run(stroke, size, batch, backward, seconds) for _ in range(repeats))
+
+
+def _timed_run(stroke, size: int, batch: int, backward: bool, seconds: float) -> float:
     gen = torch.Generator().manual_seed(0)
     params = stroke.sample(batch, gen)
 
@@ -44,19 +51,22 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs per cell; the median is reported")
     ap.add_argument("--types", nargs="+", default=stroke_type_names())
     ap.add_argument("--json", default="bench_results/engines.json")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
+    for name in args.types:  # warm up every engine once (first calls pay for page faults)
+        get_stroke_type(name).render(torch.rand(args.batch, get_stroke_type(name).n_params), 128, 128)
     rows = []
     print(f"torch {torch.__version__}, {args.threads} threads, batch {args.batch}, {platform.processor() or platform.machine()}")
     print(f"{'stroke type':<15}{'size':>6}{'forward/s':>12}{'fwd+bwd/s':>12}")
     for name in args.types:
         stroke = get_stroke_type(name)
         for size in args.sizes:
-            fwd = strokes_per_second(stroke, size, args.batch, False, args.seconds)
-            bwd = strokes_per_second(stroke, size, args.batch, True, args.seconds)
+            fwd = strokes_per_second(stroke, size, args.batch, False, args.seconds, args.repeats)
+            bwd = strokes_per_second(stroke, size, args.batch, True, args.seconds, args.repeats)
             rows.append({"stroke": name, "size": size, "batch": args.batch, "forward_per_s": round(fwd, 1),
                          "forward_backward_per_s": round(bwd, 1)})
             print(f"{name:<15}{size:>6}{fwd:>12.0f}{bwd:>12.0f}", flush=True)
