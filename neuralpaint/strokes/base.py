@@ -183,6 +183,13 @@ class StrokeType:
         log-uniform), ordered largest first."""
         raise NotImplementedError
 
+    def init_strokes(self, centres: Tensor, colours: Tensor, sizes: Tensor,
+                     generator: torch.Generator | None = None) -> Tensor:
+        """``(n, d)`` strokes to start an optimisation from: centred at ``centres (n, 2)`` (x, y as
+        canvas fractions), painted in ``colours (n, 3)``, about ``sizes (n,)`` long (fractions of the
+        canvas's longer side), fully opaque, with random direction. All on the inputs' device."""
+        raise NotImplementedError
+
     # ---- moving strokes between a block and the canvas ---------------------------------------
     def to_canvas(self, params: Tensor, box: tuple[int, int, int, int], height: int, width: int) -> Tensor:
         """Map strokes drawn in block-local coordinates to canvas coordinates.

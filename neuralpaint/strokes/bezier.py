@@ -159,3 +159,13 @@ def sample_curves(n: int, generator: torch.Generator | None) -> tuple[Tensor, Te
     bend = (torch.rand(n, 1, generator=generator) - 0.5) * 0.8 * length[:, None]
     control = 0.5 * (start + end) + normal * bend
     return torch.cat([start, control, end], dim=1).clamp(0.0, 1.0), length
+
+
+def init_curves(centres: Tensor, sizes: Tensor, generator: torch.Generator | None) -> Tensor:
+    """``(n, 6)`` straight-ish curves through ``centres``, chord ``sizes`` long, random direction."""
+    n = centres.shape[0]
+    u = torch.rand(n, 2, generator=generator).to(centres.device)
+    angle = u[:, 0] * 2 * torch.pi
+    half = 0.5 * sizes[:, None] * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)
+    normal = torch.stack([-half[:, 1], half[:, 0]], dim=1) * (u[:, 1:2] - 0.5) * 0.4
+    return torch.cat([centres - half, centres + normal, centres + half], dim=1).clamp(0, 1)

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from . import brushes
 from .base import PixelGrid, StrokeType, box_coverage
-from .rectangle import rotated_box_bounds, rotated_frame, sample_rotated_boxes
+from .rectangle import init_rotated_boxes, rotated_box_bounds, rotated_frame, sample_rotated_boxes
 from .registry import register
 
 START_ROUND = 0.08  # the brush touches down with a rounded heel: offset (fraction of length) at the edges
@@ -85,6 +85,11 @@ class OilPaintBrush(StrokeType):
 
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         return rotated_box_bounds(params, height, width)
+
+    def init_strokes(self, centres: Tensor, colours: Tensor, sizes: Tensor,
+                     generator: torch.Generator | None = None) -> Tensor:
+        shape = init_rotated_boxes(centres, sizes, generator, aspect=(1.5, 3.0))
+        return torch.cat([shape, colours, colours, torch.ones_like(sizes)[:, None]], dim=1)
 
     def sample_painting(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         shape = sample_rotated_boxes(n, generator, aspect=(1.5, 5.0))

@@ -57,6 +57,15 @@ def sample_rotated_boxes(n: int, generator: torch.Generator | None, aspect: tupl
     return torch.cat([pos, length[:, None], (length / ratio)[:, None], theta], dim=1)
 
 
+def init_rotated_boxes(centres: Tensor, sizes: Tensor, generator: torch.Generator | None,
+                       aspect: tuple[float, float]) -> Tensor:
+    """``(n, 5)`` ``xc, yc, w, h, theta`` at ``centres``, ``sizes`` long, breadth ``w / aspect``."""
+    n = centres.shape[0]
+    u = torch.rand(n, 2, generator=generator).to(centres.device)
+    ratio = aspect[0] + (aspect[1] - aspect[0]) * u[:, 0]
+    return torch.stack([centres[:, 0], centres[:, 1], sizes, sizes / ratio, u[:, 1]], dim=1).clamp(0, 1)
+
+
 @register
 class Rectangle(StrokeType):
     name = "rectangle"
@@ -81,6 +90,11 @@ class Rectangle(StrokeType):
 
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         return rotated_box_bounds(params, height, width)
+
+    def init_strokes(self, centres: Tensor, colours: Tensor, sizes: Tensor,
+                     generator: torch.Generator | None = None) -> Tensor:
+        shape = init_rotated_boxes(centres, sizes, generator, aspect=(1.0, 3.0))
+        return torch.cat([shape, colours, torch.ones_like(sizes)[:, None]], dim=1)
 
     def sample_painting(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         shape = sample_rotated_boxes(n, generator, aspect=(1.0, 4.0))

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from .base import PixelGrid, StrokeType, box_coverage
-from .bezier import closest_point, curve_bounds, sample_curves
+from .bezier import closest_point, curve_bounds, init_curves, sample_curves
 from .markerpen import MAX_RADIUS
 from .registry import register
 
@@ -48,6 +48,12 @@ class Watercolor(StrokeType):
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         margin = params[:, 6:8].max(1).values * (MAX_RADIUS * max(height, width))
         return curve_bounds(params[:, 0:6], margin, height, width)
+
+    def init_strokes(self, centres: Tensor, colours: Tensor, sizes: Tensor,
+                     generator: torch.Generator | None = None) -> Tensor:
+        radius = (sizes * 0.3 / MAX_RADIUS).clamp(0, 1)[:, None]
+        return torch.cat([init_curves(centres, sizes, generator), radius, radius, colours, colours,
+                          torch.ones_like(sizes)[:, None]], dim=1)
 
     def sample_painting(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         pts, length = sample_curves(n, generator)

@@ -1,0 +1,51 @@
+"""Settings of a painting run: one dataclass, its defaults shared by the API and ``neuralpaint paint``."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import NeuralPaintError
+
+
+@dataclass
+class PaintConfig:
+    """How to paint a photo. See ``neuralpaint paint --help`` for each option."""
+
+    stroke: str = "oilpaintbrush"
+    stroke_options: dict = field(default_factory=dict)
+    max_divide: int = 5  # progressive levels 1x1 .. NxN blocks
+    m_grid: int | None = None  # instead: one level of MxM blocks
+    max_strokes: int = 500
+    size: int = 512  # long side of the painting in pixels
+    canvas_colour: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    renderer: str = "auto"  # auto | engine | neural
+    checkpoint: str | None = None  # neural renderer weights (default: checkpoints/<stroke>.pt)
+    ot_weight: float = 0.0  # weight of the optimal-transport (Sinkhorn) term
+    iters_per_stroke: int = 40  # optimiser steps every stroke receives
+    lr: float = 0.02
+    work_size: int = 64  # blocks are optimised at most this many pixels across
+    overlap: float = 0.25  # each block's window reaches this fraction of a block beyond its edges
+    seed: int = 0
+    device: str = "auto"
+
+    def validate(self) -> None:
+        """Raise ``NeuralPaintError`` on settings that cannot work."""
+        checks = [
+            (self.max_strokes >= 1, f"--max-strokes must be at least 1, got {self.max_strokes}"),
+            (self.max_strokes <= 100_000, f"--max-strokes must be at most 100000, got {self.max_strokes}"),
+            (1 <= self.max_divide <= 32, f"--max-divide must be in 1..32, got {self.max_divide}"),
+            (self.m_grid is None or 1 <= self.m_grid <= 64, f"--m-grid must be in 1..64, got {self.m_grid}"),
+            (16 <= self.size <= 8192, f"--size must be in 16..8192 pixels, got {self.size}"),
+            (self.iters_per_stroke >= 1, f"--iters-per-stroke must be at least 1, got {self.iters_per_stroke}"),
+            (self.ot_weight >= 0, f"--ot-weight must be 0 or more, got {self.ot_weight}"),
+            (self.renderer in ("auto", "engine", "neural"), f"--renderer must be auto, engine or neural, got {self.renderer!r}"),
+            (8 <= self.work_size <= 1024, f"work_size must be in 8..1024, got {self.work_size}"),
+            (0 <= self.overlap <= 1, f"overlap must be in 0..1, got {self.overlap}"),
+            (self.lr > 0, f"lr must be positive, got {self.lr}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise NeuralPaintError(message)
+
+    def levels(self) -> list[int]:
+        """Blocks along the longer side at each level."""
+        return [self.m_grid] if self.m_grid else list(range(1, self.max_divide + 1))

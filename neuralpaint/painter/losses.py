@@ -1,0 +1,41 @@
+"""Losses between painted blocks and the photo: masked pixel L1 and optimal transport."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+OT_SIDE = 16  # blocks are compared by OT at this many pixels across
+OT_COLOUR = 1.0  # weight of colour against position in the OT point cloud
+
+
+def masked_l1(painted: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    """Mean absolute error over pixels where ``mask`` is 1: ``(B, 3, h, w)`` pairs, ``mask
+    (B, 1, h, w)``. Returns a scalar."""
+    return ((painted - target).abs() * mask).sum() / (mask.sum() * painted.shape[1]).clamp_min(1.0)
+
+
+def _point_cloud(image: Tensor) -> Tensor:
+    """``(B, 3, h, w) -> (B, OT_SIDE**2, 5)`` points ``(x, y, r, g, b)`` of the downsampled image."""
+    small = F.adaptive_avg_pool2d(image, OT_SIDE)  # (B, 3, s, s)
+    B = image.shape[0]
+    ys, xs = torch.meshgrid(torch.linspace(0, 1, OT_SIDE, device=image.device, dtype=image.dtype),
+                            torch.linspace(0, 1, OT_SIDE, device=image.device, dtype=image.dtype), indexing="ij")
+    pos = torch.stack([xs, ys], dim=-1).view(1, -1, 2).expand(B, -1, -1)
+    colour = small.flatten(2).transpose(1, 2) * OT_COLOUR  # (B, s*s, 3)
+    return torch.cat([pos, colour], dim=2)
+
+
+class SinkhornLoss:
+    """Debiased Sinkhorn divergence (geomloss) between the pixel clouds of painted and target
+    blocks, batched over blocks: ``(B, 3, h, w)`` pairs -> scalar (mean over blocks)."""
+
+    def __init__(self, blur: float = 0.1):
+        try:
+            from geomloss import SamplesLoss
+        except ImportError as err:  # pragma: no cover - geomloss is a dependency
+            raise RuntimeError("the optimal-transport loss needs geomloss: pip install geomloss") from err
+        self.loss = SamplesLoss("sinkhorn", p=2, blur=blur, scaling=0.5, backend="tensorized")
+
+    def __call__(self, painted: Tensor, target: Tensor) -> Tensor:
+        return self.loss(_point_cloud(painted), _point_cloud(target)).mean()

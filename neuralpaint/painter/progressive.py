@@ -1,0 +1,177 @@
+"""The painter: progressive grid-divide (1x1, 2x2, ... NxN blocks) or one direct MxM grid.
+
+At each level every block gets the same number of new strokes. They start where the current
+canvas is furthest from the photo (sampled from the blurred error map) in the photo's colour
+there, and all strokes of all blocks are optimised together, each composited in order over the
+real render of every earlier stroke, under pixel L1 (+ optional optimal transport). Each block is
+seen through a window that reaches past its edges, so strokes cross block borders and no seams
+show. Blocks are optimised at a small working resolution (the engines render at any size), and
+every stroke receives ``iters_per_stroke`` optimiser steps, so cost grows linearly with the
+number of strokes. After each level the strokes are moved to canvas coordinates and rendered
+onto the full-size canvas.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..canvas import blank_canvas, render_painting
+from ..strokes import StrokeType
+from .config import PaintConfig
+from .layout import Level, crop_windows, make_level
+from .losses import SinkhornLoss, masked_l1
+
+
+@dataclass
+class PaintState:
+    """What a run has produced so far: canvas-relative ``params (N, d)`` in painting order and the
+    full-size ``canvas (3, H, W)``. ``interrupted`` is set when Ctrl-C stopped the run."""
+
+    params: Tensor
+    canvas: Tensor
+    interrupted: bool = False
+    log: list = field(default_factory=list)
+
+
+def split_budget(total: int, weights: list[int]) -> list[int]:
+    """Integers proportional to ``weights`` that sum exactly to ``total``."""
+    raw = [total * w / sum(weights) for w in weights]
+    out = [math.floor(r) for r in raw]
+    for i in sorted(range(len(raw)), key=lambda i: raw[i] - out[i], reverse=True)[: total - sum(out)]:
+        out[i] += 1
+    return out
+
+
+def _blur(image: Tensor, sigma: float) -> Tensor:
+    """Gaussian blur of ``(B, C, H, W)`` (kornia), kernel about 4 sigma wide."""
+    import kornia
+
+    k = max(3, 2 * round(2 * sigma) + 1)
+    return kornia.filters.gaussian_blur2d(image, (k, k), (sigma, sigma), border_type="replicate")
+
+
+def init_level(stroke: StrokeType, level: Level, photo: Tensor, canvas: Tensor, per_block: int,
+               generator: torch.Generator) -> Tensor:
+    """``(n_blocks, per_block, d)`` starting strokes in window coordinates: centres sampled from
+    each block's blurred error map (inside the block proper), colour from the photo there, sizes a
+    third to two thirds of a block, largest first."""
+    device = photo.device
+    error = (canvas - photo).abs().mean(0, keepdim=True)[None]  # (1, 1, H, W)
+    error = _blur(error, sigma=max(0.5, 0.15 * level.win_h))[0]
+    err_win, inside = crop_windows(error, level)  # (nb, 1, h, w)
+    photo_win, _ = crop_windows(photo, level)  # (nb, 3, h, w)
+    core = torch.zeros_like(inside)
+    core[:, :, level.margin_h : level.win_h - level.margin_h, level.margin_w : level.win_w - level.margin_w] = 1
+    weight = (err_win.clamp_min(0) ** 2 + 1e-6) * inside * core
+    nb, h, w = weight.shape[0], level.win_h, level.win_w
+    idx = torch.multinomial(weight.view(nb, -1).cpu(), per_block, replacement=True, generator=generator).to(device)
+    ys, xs = (idx // w).float() + 0.5, (idx % w).float() + 0.5  # (nb, m) window pixels
+    colours = photo_win.flatten(2).gather(2, idx[:, None, :].expand(nb, 3, per_block)).transpose(1, 2)  # (nb, m, 3)
+    block = max(h - 2 * level.margin_h, w - 2 * level.margin_w) / max(h, w)  # block side / window side
+    u = torch.rand(nb, per_block, generator=generator).to(device)
+    sizes = (block * (0.33 + 0.34 * u)).sort(dim=1, descending=True).values
+    centres = torch.stack([xs / w, ys / h], dim=-1)
+    params = stroke.init_strokes(centres.view(-1, 2), colours.reshape(-1, 3), sizes.reshape(-1), generator)
+    return params.view(nb, per_block, -1)
+
+
+def composite_blocks(colour: Tensor, alpha: Tensor, background: Tensor, active: Tensor) -> Tensor:
+    """Strokes ``(nb, m, 3|1, h, w)`` composited in order over ``background (nb, 3, h, w)``;
+    ``active (nb, m)`` switches strokes off. Returns ``(nb, 3, h, w)``."""
+    out = background
+    alpha = alpha * active.view(*active.shape, 1, 1, 1)
+    for j in range(colour.shape[1]):
+        out = out + alpha[:, j] * (colour[:, j] - out)
+    return out
+
+
+def optimise_level(renderer, stroke: StrokeType, params: Tensor, active: Tensor, target: Tensor,
+                   background: Tensor, inside: Tensor, cfg: PaintConfig, ot: SinkhornLoss | None,
+                   tick) -> Tensor:
+    """Adam on ``params (nb, m, d)`` for ``cfg.iters_per_stroke`` steps; returns the result."""
+    nb, m, d = params.shape
+    h, w = target.shape[-2:]
+    params = params.clone().requires_grad_(True)
+    opt = torch.optim.Adam([params], lr=cfg.lr)
+    for _ in range(cfg.iters_per_stroke):
+        colour, alpha = renderer.render(params.view(nb * m, d), h, w)
+        painted = composite_blocks(colour.view(nb, m, 3, h, w), alpha.view(nb, m, 1, h, w), background, active)
+        loss = masked_l1(painted, target, inside)
+        if ot is not None:
+            loss = loss + cfg.ot_weight * ot(painted, target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            params.clamp_(0.0, 1.0)
+        tick(loss.item())
+    return params.detach()
+
+
+def to_canvas_order(stroke: StrokeType, params: Tensor, active: Tensor, level: Level) -> Tensor:
+    """Window-relative ``(nb, m, d)`` -> canvas-relative ``(n_active, d)`` in painting order:
+    the j-th stroke of every block before the (j+1)-th of any."""
+    nb, m, d = params.shape
+    canvas = torch.stack([stroke.to_canvas(params[b], box, level.height, level.width)
+                          for b, box in enumerate(level.boxes())])  # (nb, m, d)
+    ordered = canvas.transpose(0, 1).reshape(m * nb, d)
+    keep = active.transpose(0, 1).reshape(m * nb)
+    return ordered[keep].clamp(0.0, 1.0)
+
+
+def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
+                progress: bool = True) -> PaintState:
+    """Paint ``photo (3, H, W)`` (in [0, 1], on the working device) with ``cfg.max_strokes`` strokes.
+
+    Returns a ``PaintState``; on Ctrl-C the strokes of the finished levels are kept and
+    ``interrupted`` is set.
+    """
+    from tqdm import tqdm
+
+    device, (_, H, W) = photo.device, photo.shape
+    generator = torch.Generator().manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    canvas = blank_canvas(H, W, cfg.canvas_colour, device)
+    levels = cfg.levels()
+    plans = [make_level(k, H, W, cfg.work_size, cfg.overlap) for k in levels]
+    budget = split_budget(cfg.max_strokes, [lvl.n_blocks for lvl, _ in plans])
+    ot = SinkhornLoss() if cfg.ot_weight > 0 else None
+    state = PaintState(params=torch.zeros(0, stroke.n_params, device=device), canvas=canvas)
+    total = sum(cfg.iters_per_stroke for n in budget if n > 0)
+    bar = tqdm(total=total, disable=not progress, desc="painting", unit="step")
+    try:
+        for (level, scale), n in zip(plans, budget):
+            if n == 0:
+                continue
+            per_block = math.ceil(n / level.n_blocks)
+            small = lambda img: F.interpolate(img[None], size=(level.height, level.width), mode="area")[0]  # noqa: E731
+            photo_s, canvas_s = small(photo), small(state.canvas)
+            target, inside = crop_windows(photo_s, level)
+            background, _ = crop_windows(canvas_s, level)
+            # the blocks furthest from the photo keep every slot; the others give up the surplus
+            surplus = per_block * level.n_blocks - n
+            block_error = ((background - target).abs() * inside).flatten(1).sum(1)
+            active = torch.ones(level.n_blocks, per_block, dtype=torch.bool, device=device)
+            if surplus:
+                active[block_error.argsort()[:surplus], -1] = False
+            init = init_level(stroke, level, photo_s, canvas_s, per_block, generator)
+
+            def tick(loss: float) -> None:
+                bar.update(1)
+                bar.set_postfix(level=f"{level.rows}x{level.cols}", loss=f"{loss:.4f}")
+
+            params = optimise_level(renderer, stroke, init, active, target, background, inside, cfg, ot, tick)
+            new = to_canvas_order(stroke, params, active, level)
+            render_painting(stroke, new, H, W, canvas=state.canvas)
+            state.params = torch.cat([state.params, new])
+            l1 = (state.canvas - photo).abs().mean().item()
+            state.log.append({"level": f"{level.rows}x{level.cols}", "strokes": int(new.shape[0]), "l1": round(l1, 5)})
+    except KeyboardInterrupt:
+        state.interrupted = True
+    finally:
+        bar.close()
+    return state
