@@ -24,6 +24,9 @@ class PaintConfig:
     lr: float = 0.02
     work_size: int = 64  # blocks are optimised at most this many pixels across
     overlap: float = 0.25  # each block's window reaches this fraction of a block beyond its edges
+    refine_steps: int = 30  # joint steps on all strokes over the whole canvas at the end
+    refine_size: int = 128  # long side of the canvas during the joint refinement
+    refine_lr: float = 0.005
     seed: int = 0
     device: str = "auto"
 
@@ -40,7 +43,9 @@ class PaintConfig:
             (self.renderer in ("auto", "engine", "neural"), f"--renderer must be auto, engine or neural, got {self.renderer!r}"),
             (8 <= self.work_size <= 1024, f"work_size must be in 8..1024, got {self.work_size}"),
             (0 <= self.overlap <= 1, f"overlap must be in 0..1, got {self.overlap}"),
-            (self.lr > 0, f"lr must be positive, got {self.lr}"),
+            (self.lr > 0 and self.refine_lr > 0, "learning rates must be positive"),
+            (self.refine_steps >= 0, f"refine_steps must be 0 or more, got {self.refine_steps}"),
+            (8 <= self.refine_size <= 4096, f"refine_size must be in 8..4096, got {self.refine_size}"),
         ]
         for ok, message in checks:
             if not ok:

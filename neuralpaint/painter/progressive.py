@@ -24,6 +24,7 @@ from ..strokes import StrokeType
 from .config import PaintConfig
 from .layout import Level, crop_windows, make_level
 from .losses import SinkhornLoss, masked_l1
+from .refine import refine
 
 
 @dataclass
@@ -141,7 +142,7 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
     budget = split_budget(cfg.max_strokes, [lvl.n_blocks for lvl, _ in plans])
     ot = SinkhornLoss() if cfg.ot_weight > 0 else None
     state = PaintState(params=torch.zeros(0, stroke.n_params, device=device), canvas=canvas)
-    total = sum(cfg.iters_per_stroke for n in budget if n > 0)
+    total = sum(cfg.iters_per_stroke for n in budget if n > 0) + cfg.refine_steps
     bar = tqdm(total=total, disable=not progress, desc="painting", unit="step")
     try:
         for (level, scale), n in zip(plans, budget):
@@ -170,6 +171,17 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
             state.params = torch.cat([state.params, new])
             l1 = (state.canvas - photo).abs().mean().item()
             state.log.append({"level": f"{level.rows}x{level.cols}", "strokes": int(new.shape[0]), "l1": round(l1, 5)})
+        if cfg.refine_steps:
+            def tick(loss: float) -> None:
+                bar.update(1)
+                bar.set_postfix(level="all", loss=f"{loss:.4f}")
+
+            refined = refine(stroke, renderer, state.params, photo, cfg.canvas_colour, cfg.refine_steps,
+                             cfg.refine_lr, cfg.refine_size, tick)
+            state.params = refined
+            state.canvas = render_painting(stroke, refined, H, W, cfg.canvas_colour)
+            l1 = (state.canvas - photo).abs().mean().item()
+            state.log.append({"level": "refine", "strokes": int(refined.shape[0]), "l1": round(l1, 5)})
     except KeyboardInterrupt:
         state.interrupted = True
     finally:
