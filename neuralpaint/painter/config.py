@@ -20,6 +20,7 @@ class PaintConfig:
     renderer: str = "auto"  # auto | engine | neural
     checkpoint: str | None = None  # neural renderer weights (default: checkpoints/<stroke>.pt)
     ot_weight: float = 0.0  # weight of the optimal-transport (Sinkhorn) term
+    ot_levels: tuple[int, ...] | None = None  # levels (blocks along the longer side) using OT; None: all
     iters_per_stroke: int = 40  # optimiser steps every stroke receives
     lr: float = 0.02
     work_size: int = 64  # blocks are optimised at most this many pixels across

@@ -165,7 +165,8 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
                 bar.update(1)
                 bar.set_postfix(level=f"{level.rows}x{level.cols}", loss=f"{loss:.4f}")
 
-            params = optimise_level(renderer, stroke, init, active, target, background, inside, cfg, ot, tick)
+            use_ot = ot if (cfg.ot_levels is None or max(level.rows, level.cols) in cfg.ot_levels) else None
+            params = optimise_level(renderer, stroke, init, active, target, background, inside, cfg, use_ot, tick)
             new = to_canvas_order(stroke, params, active, level)
             render_painting(stroke, new, H, W, canvas=state.canvas)
             state.params = torch.cat([state.params, new])
