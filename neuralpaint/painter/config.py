@@ -22,6 +22,7 @@ class PaintConfig:
     ot_weight: float = 0.0  # weight of the optimal-transport (Sinkhorn) term
     ot_levels: tuple[int, ...] | None = None  # levels (blocks along the longer side) using OT; None: all
     iters_per_stroke: int = 40  # optimiser steps every stroke receives
+    schedule: str = "joint"  # joint: a block's strokes start together; published: one by one, all re-optimised
     lr: float = 0.02
     work_size: int = 64  # blocks are optimised at most this many pixels across
     overlap: float = 0.25  # each block's window reaches this fraction of a block beyond its edges
@@ -41,6 +42,7 @@ class PaintConfig:
             (16 <= self.size <= 8192, f"--size must be in 16..8192 pixels, got {self.size}"),
             (self.iters_per_stroke >= 1, f"--iters-per-stroke must be at least 1, got {self.iters_per_stroke}"),
             (self.ot_weight >= 0, f"--ot-weight must be 0 or more, got {self.ot_weight}"),
+            (self.schedule in ("joint", "published"), f"schedule must be joint or published, got {self.schedule!r}"),
             (self.renderer in ("auto", "engine", "neural"), f"--renderer must be auto, engine or neural, got {self.renderer!r}"),
             (8 <= self.work_size <= 1024, f"work_size must be in 8..1024, got {self.work_size}"),
             (0 <= self.overlap <= 1, f"overlap must be in 0..1, got {self.overlap}"),

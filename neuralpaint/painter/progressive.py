@@ -142,7 +142,8 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
     budget = split_budget(cfg.max_strokes, [lvl.n_blocks for lvl, _ in plans])
     ot = SinkhornLoss() if cfg.ot_weight > 0 else None
     state = PaintState(params=torch.zeros(0, stroke.n_params, device=device), canvas=canvas)
-    total = sum(cfg.iters_per_stroke for n in budget if n > 0) + cfg.refine_steps
+    rounds = [math.ceil(n / lvl.n_blocks) if cfg.schedule == "published" else 1 for (lvl, _), n in zip(plans, budget) if n]
+    total = cfg.iters_per_stroke * sum(rounds) + cfg.refine_steps
     bar = tqdm(total=total, disable=not progress, desc="painting", unit="step")
     try:
         for (level, scale), n in zip(plans, budget):
@@ -166,7 +167,15 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
                 bar.set_postfix(level=f"{level.rows}x{level.cols}", loss=f"{loss:.4f}")
 
             use_ot = ot if (cfg.ot_levels is None or max(level.rows, level.cols) in cfg.ot_levels) else None
-            params = optimise_level(renderer, stroke, init, active, target, background, inside, cfg, use_ot, tick)
+            if cfg.schedule == "published":
+                # the published tool's schedule: add a block's strokes one at a time and re-optimise
+                # all of them after each (quadratic in strokes per block; kept as a baseline)
+                params = init
+                for j in range(1, per_block + 1):
+                    upto = active & (torch.arange(per_block, device=device) < j)
+                    params = optimise_level(renderer, stroke, params, upto, target, background, inside, cfg, use_ot, tick)
+            else:
+                params = optimise_level(renderer, stroke, init, active, target, background, inside, cfg, use_ot, tick)
             new = to_canvas_order(stroke, params, active, level)
             render_painting(stroke, new, H, W, canvas=state.canvas)
             state.params = torch.cat([state.params, new])
