@@ -14,6 +14,7 @@ Heavy modules (torch, the engines, OpenCV) are imported inside the ``run_*`` fun
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -65,6 +66,158 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
 def _format_scale(scale: float) -> str:
     """``8.0`` -> ``"8"``, ``2.5`` -> ``"2.5"`` (for file names)."""
     return str(int(scale)) if float(scale).is_integer() else repr(float(scale))
+
+
+# ---- paint ------------------------------------------------------------------------------------
+def _colour_text(rgb: tuple[float, float, float]) -> str:
+    """``(1, 1, 1)`` -> ``"white"``, ``(0, 0, 0)`` -> ``"black"``, else ``"#rrggbb"``."""
+    names = {(255, 255, 255): "white", (0, 0, 0): "black"}
+    rgb8 = tuple(round(c * 255) for c in rgb)
+    return names.get(rgb8, "#" + "".join(f"{c:02x}" for c in rgb8))
+
+
+def _check_output_dir(path: Path) -> None:
+    """``NeuralPaintError`` unless ``path`` is, or can be created as, a writable directory (nothing
+    is created here)."""
+    import os
+
+    existing = path.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NeuralPaintError(f"{path}: cannot be the output directory: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise NeuralPaintError(f"{path}: cannot be the output directory: {existing} is not writable")
+
+
+def add_paint_arguments(p: argparse.ArgumentParser) -> None:
+    from .painter.config import PaintConfig
+    from .strokes import stroke_type_names
+    from .strokes.brushes import BRUSHES
+
+    d = PaintConfig  # every default below is the library's own, so help and API cannot drift
+    p.add_argument("--img", required=True, type=Path, metavar="PATH",
+                   help="photo to paint: PNG, JPEG, ... (required)")
+    p.add_argument("--stroke", choices=stroke_type_names(), default=d.stroke, metavar="TYPE",
+                   help="stroke type, one of: %(choices)s (default: %(default)s)")
+    grid = p.add_mutually_exclusive_group()
+    grid.add_argument("--max-divide", type=int, default=d.max_divide, metavar="N",
+                      help="paint progressively in 1x1, 2x2, ... NxN blocks (default: %(default)s)")
+    grid.add_argument("--m-grid", type=int, default=d.m_grid, metavar="M",
+                      help="instead, paint in one pass of MxM blocks")
+    p.add_argument("--max-strokes", type=int, default=d.max_strokes, metavar="N",
+                   help="number of strokes in the painting (default: %(default)s)")
+    p.add_argument("--size", type=int, default=d.size, metavar="PX",
+                   help="longer side of the painting in pixels; the photo's aspect ratio is kept "
+                   "(default: %(default)s)")
+    p.add_argument("--canvas-color", "--canvas-colour", dest="canvas_colour", metavar="COLOR",
+                   default=_colour_text(d.canvas_colour),
+                   help="colour of the bare canvas: white, black, #rrggbb or #rgb (default: %(default)s)")
+    p.add_argument("--renderer", choices=["auto", "engine", "neural"], default=d.renderer,
+                   help="engine: the stroke type's exact differentiable engine; neural: a trained "
+                   "renderer net (--checkpoint); auto: the engine, or the net when --checkpoint is "
+                   "given (default: %(default)s)")
+    p.add_argument("--checkpoint", type=Path, default=d.checkpoint, metavar="PATH",
+                   help="renderer checkpoint for --renderer neural (default: checkpoints/<stroke>.pt)")
+    p.add_argument("--ot-weight", type=float, default=d.ot_weight, metavar="W",
+                   help="weight of the optimal-transport loss beside pixel L1 (default: %(default)s)")
+    p.add_argument("--iters-per-stroke", type=int, default=d.iters_per_stroke, metavar="K",
+                   help="optimiser steps each stroke receives (default: %(default)s)")
+    p.add_argument("--refine-steps", type=int, default=d.refine_steps, metavar="N",
+                   help="final joint steps on all strokes over the whole canvas; 0 skips "
+                   "(default: %(default)s)")
+    p.add_argument("--seed", type=int, default=d.seed,
+                   help="random seed; the same seed and settings give the same painting "
+                   "(default: %(default)s)")
+    p.add_argument("--device", default=d.device,
+                   help="auto, cpu, cuda or cuda:N; auto uses CUDA when available (default: %(default)s)")
+    p.add_argument("--out", type=Path, default=Path("output"), metavar="DIR",
+                   help="directory for the outputs, created if needed (default: %(default)s)")
+    p.add_argument("--brush", choices=sorted(BRUSHES), default=None, metavar="NAME",
+                   help="brush texture for --stroke oilpaintbrush only, one of: %(choices)s "
+                   "(default: the stroke type's own, oil)")
+    p.add_argument("--no-animation", action="store_true",
+                   help="do not write the stroke-by-stroke <name>_animated.mp4 and .gif")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar (default: show one on stderr)")
+
+
+def paint_config_from_args(args: argparse.Namespace):
+    """The ``PaintConfig`` the ``paint`` options describe (``NeuralPaintError`` if impossible)."""
+    from .painter.config import PaintConfig
+    from .strokesfile import parse_colour
+
+    options = {}
+    if args.brush is not None:
+        if args.stroke != "oilpaintbrush":
+            raise NeuralPaintError(f"--brush applies only to --stroke oilpaintbrush, not {args.stroke}")
+        options["brush"] = args.brush
+    renderer = args.renderer
+    if args.checkpoint is not None:
+        if renderer == "engine":
+            raise NeuralPaintError("--checkpoint applies only to --renderer neural (or auto), not engine")
+        renderer = "neural"
+    cfg = PaintConfig(
+        stroke=args.stroke, stroke_options=options, max_divide=args.max_divide, m_grid=args.m_grid,
+        max_strokes=args.max_strokes, size=args.size, canvas_colour=parse_colour(args.canvas_colour),
+        renderer=renderer, checkpoint=str(args.checkpoint) if args.checkpoint is not None else None,
+        ot_weight=args.ot_weight, iters_per_stroke=args.iters_per_stroke,
+        refine_steps=args.refine_steps, seed=args.seed, device=args.device,
+    )
+    cfg.validate()
+    return cfg
+
+
+def run_paint(args: argparse.Namespace) -> int:
+    import dataclasses
+    import shlex
+
+    from .canvas import render_painting
+    from .export import FFmpegUnavailable, write_animation
+    from .images import read_image, write_image
+    from .painter import paint_image
+    from .strokesfile import save_strokes
+
+    start = time.perf_counter()
+    cfg = paint_config_from_args(args)
+    image = read_image(args.img)
+    _check_output_dir(args.out)  # fail now rather than after painting
+    strokes, state, photo = paint_image(image, cfg, progress=not args.quiet)
+    painted = time.perf_counter() - start
+
+    # the outputs are written even after Ctrl-C, with the strokes finished so far
+    name = args.img.stem
+    out = args.out
+    H, W = photo.shape[1:]
+    command = shlex.join([PROG, *getattr(args, "_argv", sys.argv[1:])])
+    strokes = dataclasses.replace(strokes, metadata={**strokes.metadata, "source": str(args.img), "command": command})
+    stroke = strokes.stroke()
+    final = render_painting(stroke, strokes.params_tensor(photo.device), H, W, strokes.canvas_colour)
+    mse = (final - photo).pow(2).mean().item()
+    psnr = 10 * math.log10(1.0 / mse) if mse > 0 else math.inf
+
+    written = [write_image(out / f"{name}_input.png", photo),
+               save_strokes(strokes, out / f"{name}_strokes.npz"),
+               write_image(out / f"{name}_final.png", final)]
+    if not args.no_animation:
+        mp4, gif = out / f"{name}_animated.mp4", out / f"{name}_animated.gif"
+        try:
+            write_animation(strokes, H, W, mp4, gif, device=photo.device)
+            written += [mp4, gif]
+        except FFmpegUnavailable as err:
+            written.append(gif)
+            print(f"{PROG}: warning: {_one_line(err)}", file=sys.stderr)
+
+    seconds = time.perf_counter() - start
+    print(f"painted {args.img} with {strokes.n} {strokes.stroke_type} strokes at {W}x{H} pixels in "
+          f"{painted:.1f} s ({seconds:.1f} s with the outputs); PSNR {psnr:.2f} dB against the input")
+    for path in written:
+        print(f"  wrote {path}")
+    if state.interrupted:
+        print(f"{PROG}: interrupted: the outputs hold the {strokes.n} of {cfg.max_strokes} strokes "
+              "finished before Ctrl-C", file=sys.stderr)
+        return 130
+    return 0
 
 
 # ---- random-strokes ---------------------------------------------------------------------------
@@ -230,6 +383,22 @@ def run_eval_renderer(args: argparse.Namespace) -> int:
 # ---- the command table and the parser ---------------------------------------------------------
 COMMANDS: tuple[Command, ...] = (
     Command(
+        name="paint",
+        summary="paint a photo with brush strokes (strokes file, final image, animation)",
+        description="Paint a photo with --max-strokes parameterised strokes, progressively from "
+        "coarse 1x1 blocks\nto fine NxN blocks (or in one --m-grid pass), then refine them all "
+        "together. Writes to --out:\n  <name>_input.png     the photo as painted (resized to --size)\n"
+        "  <name>_strokes.npz   the strokes (neuralpaint render-hires renders them at any size)\n"
+        "  <name>_final.png     the painting\n"
+        "  <name>_animated.mp4  and .gif: the painting stroke by stroke (not with --no-animation)\n"
+        "Ctrl-C stops early and still writes them with the strokes finished so far (exit status 130).",
+        add_arguments=add_paint_arguments,
+        run=run_paint,
+        epilog="examples:\n  neuralpaint paint --img test_images/astronaut.png\n"
+        "  neuralpaint paint --img photo.jpg --stroke markerpen --max-strokes 800 --size 768 --out out/\n"
+        "  neuralpaint paint --img photo.jpg --stroke rectangle --m-grid 4 --no-animation -q",
+    ),
+    Command(
         name="random-strokes",
         summary="write a strokes file of random strokes (tests, demos)",
         description="Write a strokes file holding N random strokes of one type, sized like a real "
@@ -276,6 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Turn a photo into a painting made of real, parameterised brush strokes.",
         epilog="quick example:\n"
+        "  neuralpaint paint --img photo.jpg                  # writes output/photo_final.png and more\n"
         "  neuralpaint random-strokes --stroke oilpaintbrush --n 300 -o strokes.npz\n"
         "  neuralpaint render-hires strokes.npz --scale 4     # writes strokes_x4.png\n\n"
         f"Run '{PROG} COMMAND --help' for a command's options.",
@@ -302,7 +472,9 @@ def main(argv: list[str] | None = None) -> int:
     argparse does.
     """
     try:
+        argv = list(sys.argv[1:] if argv is None else argv)
         args = build_parser().parse_args(argv)
+        args._argv = argv  # the command line, for provenance in output files
         return args._run(args)
     except NeuralPaintError as err:
         print(f"{PROG}: error: {_one_line(err)}", file=sys.stderr)

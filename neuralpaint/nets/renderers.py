@@ -66,12 +66,12 @@ class FusionRenderer(RendererNet):
         return colour, mask
 
 
-class RasterizationRenderer(RendererNet):
-    """Rasterization pathway alone: all params -> colour and mask (4 channels)."""
+class SinglePathwayRenderer(RendererNet):
+    """One pathway alone (the ablation): all params -> colour and mask as 4 channels."""
 
-    def __init__(self, cfg: RendererConfig):
+    def __init__(self, cfg: RendererConfig, net: nn.Module):
         super().__init__(cfg)
-        self.net = PixelShuffleNet(PixelShuffleConfig(cfg.n_params, 4, cfg.size, **cfg.pixel_shuffle))
+        self.net = net
 
     def forward(self, params: Tensor) -> tuple[Tensor, Tensor]:
         self.check(params)
@@ -79,17 +79,18 @@ class RasterizationRenderer(RendererNet):
         return out[:, :3], out[:, 3:]
 
 
-class ShadingRenderer(RendererNet):
-    """Shading pathway alone: all params -> colour and mask (4 channels)."""
+class RasterizationRenderer(SinglePathwayRenderer):
+    """Rasterization pathway alone."""
 
     def __init__(self, cfg: RendererConfig):
-        super().__init__(cfg)
-        self.net = DeconvNet(DeconvConfig(cfg.n_params, 4, cfg.size, **cfg.deconv))
+        super().__init__(cfg, PixelShuffleNet(PixelShuffleConfig(cfg.n_params, 4, cfg.size, **cfg.pixel_shuffle)))
 
-    def forward(self, params: Tensor) -> tuple[Tensor, Tensor]:
-        self.check(params)
-        out = torch.sigmoid(self.net(params))
-        return out[:, :3], out[:, 3:]
+
+class ShadingRenderer(SinglePathwayRenderer):
+    """Shading pathway alone."""
+
+    def __init__(self, cfg: RendererConfig):
+        super().__init__(cfg, DeconvNet(DeconvConfig(cfg.n_params, 4, cfg.size, **cfg.deconv)))
 
 
 # 64x64 output and narrow layers: ~1,260 strokes/s per training step on 2 CPU cores (the full

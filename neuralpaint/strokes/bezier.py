@@ -17,6 +17,7 @@ from torch import Tensor
 
 from .base import PixelGrid, log_uniform
 
+MAX_RADIUS = 0.25  # a radius parameter of 1 is a half-width of a quarter of the canvas's longer side
 NEWTON_STEPS = 3
 CANDIDATES = 5  # coarse samples of t that seed Newton's method
 
@@ -169,3 +170,20 @@ def init_curves(centres: Tensor, sizes: Tensor, generator: torch.Generator | Non
     half = 0.5 * sizes[:, None] * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)
     normal = torch.stack([-half[:, 1], half[:, 0]], dim=1) * (u[:, 1:2] - 0.5) * 0.4
     return torch.cat([centres - half, centres + normal, centres + half], dim=1).clamp(0, 1)
+
+
+def tapered_curve(params: Tensor, grid: PixelGrid) -> tuple[ClosestPoint, Tensor]:
+    """For strokes whose first 8 parameters are ``x0, y0, x1, y1, x2, y2, r0, r2``: the deepest
+    point of the curve per pixel and the stroke's half-width there, ``(B, h, w)`` pixels."""
+    B = params.shape[0]
+    r0 = params[:, 6] * (MAX_RADIUS * grid.scale)
+    r2 = params[:, 7] * (MAX_RADIUS * grid.scale)
+    near = closest_point(params[:, 0:6], r2 - r0, grid)
+    radius = r0.view(B, 1, 1) + (r2 - r0).view(B, 1, 1) * near.t
+    return near, radius
+
+
+def tapered_curve_bounds(params: Tensor, height: int, width: int) -> Tensor:
+    """``(B, 4)`` pixel bounds of the strokes of ``tapered_curve`` (see ``curve_bounds``)."""
+    margin = params[:, 6:8].max(1).values * (MAX_RADIUS * max(height, width))
+    return curve_bounds(params[:, 0:6], margin, height, width)

@@ -11,10 +11,8 @@ import torch
 from torch import Tensor
 
 from .base import PixelGrid, StrokeType, box_coverage
-from .bezier import closest_point, curve_bounds, init_curves, sample_curves
+from .bezier import MAX_RADIUS, init_curves, sample_curves, tapered_curve, tapered_curve_bounds
 from .registry import register
-
-MAX_RADIUS = 0.25  # r = 1 means a half-width of a quarter of the canvas's longer side
 
 
 @register
@@ -30,18 +28,14 @@ class MarkerPen(StrokeType):
 
     def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
         B = params.shape[0]
-        r0 = params[:, 6] * (MAX_RADIUS * grid.scale)
-        r2 = params[:, 7] * (MAX_RADIUS * grid.scale)
-        near = closest_point(params[:, 0:6], r2 - r0, grid)
-        radius = r0.view(B, 1, 1) + (r2 - r0).view(B, 1, 1) * near.t
+        near, radius = tapered_curve(params, grid)
         cover = box_coverage(near.distance, radius)
         alpha = cover.unsqueeze(1) * params[:, 11].view(B, 1, 1, 1)
         colour = params[:, 8:11].view(B, 3, 1, 1).expand(B, 3, *cover.shape[1:])
         return colour, alpha
 
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
-        margin = params[:, 6:8].max(1).values * (MAX_RADIUS * max(height, width))
-        return curve_bounds(params[:, 0:6], margin, height, width)
+        return tapered_curve_bounds(params, height, width)
 
     def init_strokes(self, centres: Tensor, colours: Tensor, sizes: Tensor,
                      generator: torch.Generator | None = None) -> Tensor:

@@ -11,8 +11,7 @@ import torch
 from torch import Tensor
 
 from .base import PixelGrid, StrokeType, box_coverage
-from .bezier import closest_point, curve_bounds, init_curves, sample_curves
-from .markerpen import MAX_RADIUS
+from .bezier import MAX_RADIUS, init_curves, sample_curves, tapered_curve, tapered_curve_bounds
 from .registry import register
 
 CENTRE_DENSITY = 0.6  # pigment on the centre line relative to the rim (edge darkening)
@@ -32,10 +31,7 @@ class Watercolor(StrokeType):
 
     def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
         B = params.shape[0]
-        r0 = params[:, 6] * (MAX_RADIUS * grid.scale)
-        r2 = params[:, 7] * (MAX_RADIUS * grid.scale)
-        near = closest_point(params[:, 0:6], r2 - r0, grid)
-        radius = r0.view(B, 1, 1) + (r2 - r0).view(B, 1, 1) * near.t
+        near, radius = tapered_curve(params, grid)
         rim = (near.distance / (radius + 1e-3)).clamp(max=1.0)
         density = CENTRE_DENSITY + (1.0 - CENTRE_DENSITY) * rim * rim
         cover = box_coverage(near.distance, radius) * density
@@ -46,8 +42,7 @@ class Watercolor(StrokeType):
         return colour, alpha
 
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
-        margin = params[:, 6:8].max(1).values * (MAX_RADIUS * max(height, width))
-        return curve_bounds(params[:, 0:6], margin, height, width)
+        return tapered_curve_bounds(params, height, width)
 
     def init_strokes(self, centres: Tensor, colours: Tensor, sizes: Tensor,
                      generator: torch.Generator | None = None) -> Tensor:

@@ -1,0 +1,344 @@
+"""``neuralpaint paint`` and the ``neuralpaint.paint`` API, on tiny photos with tiny settings.
+
+Every painting here is at most 48 pixels across with a dozen strokes and a few optimiser steps,
+so the whole file runs in well under a minute on two slow cores. Most runs use rectangle strokes
+(the cheapest engine); one run each covers the other stroke types.
+"""
+import contextlib
+import io
+import math
+import shlex
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+import neuralpaint
+from neuralpaint.canvas import render_painting
+from neuralpaint.cli import build_parser, main, paint_config_from_args
+from neuralpaint.images import read_image
+from neuralpaint.painter import PaintConfig
+from neuralpaint.painter import progressive
+from neuralpaint.strokes import get_stroke_type
+from neuralpaint.strokesfile import load_strokes
+
+TINY_SETTINGS = ["--size", 48, "--max-strokes", 12, "--iters-per-stroke", 3, "--refine-steps", 2, "-q"]
+TINY = [*TINY_SETTINGS, "--max-divide", 2]
+FAST = ["--size", 16, "--max-strokes", 4, "--max-divide", 1, "--iters-per-stroke", 2, "--refine-steps", 0,
+        "--no-animation", "-q"]
+OUTPUTS = ("input.png", "strokes.npz", "final.png", "animated.mp4", "animated.gif")
+
+
+def run(*argv):
+    """``main(argv)`` in-process -> ``(status, stdout, stderr)``; argparse exits become statuses."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main([str(a) for a in argv])
+        except SystemExit as exit_:
+            status = exit_.code
+    return status, out.getvalue(), err.getvalue()
+
+
+def assert_user_error(status, err, *words):
+    assert status == 2
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("neuralpaint: error: "), err
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(1.0 / mse)
+
+
+def photo_pixels(width: int = 60, height: int = 30) -> np.ndarray:
+    """A paintable test photo, ``(height, width, 3)`` uint8 RGB: a dark blue sky over a green
+    field, a red sun and an orange box, i.e. large flat areas far from white."""
+    img = np.zeros((height, width, 3), np.uint8)
+    img[:] = (30, 60, 140)
+    img[height // 2 :] = (40, 130, 50)
+    y, x = np.mgrid[0:height, 0:width]
+    img[(x - width * 0.7) ** 2 + (y - height * 0.3) ** 2 < (height * 0.2) ** 2] = (210, 40, 30)
+    img[height // 2 : height * 5 // 6, width // 6 : width // 3] = (240, 150, 20)
+    return img
+
+
+def write_png(path, rgb: np.ndarray):
+    """Write ``rgb`` (gray ``(H, W)``, RGB or RGBA ``(H, W, 3|4)``, uint8 or uint16) as PNG."""
+    pixels = rgb if rgb.ndim == 2 else rgb[..., [2, 1, 0, 3][: rgb.shape[2]]]  # OpenCV wants BGR(A)
+    assert cv2.imwrite(str(path), np.ascontiguousarray(pixels))
+    return path
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory):
+    """A 60x30 (width x height) PNG photo."""
+    return write_png(tmp_path_factory.mktemp("photo") / "scene.png", photo_pixels())
+
+
+@pytest.fixture(scope="module")
+def painted(photo, tmp_path_factory):
+    """One tiny rectangle painting of ``photo`` with every output: ``(out_dir, status, stdout, stderr)``."""
+    out = tmp_path_factory.mktemp("painted")
+    status, stdout, stderr = run("paint", "--img", photo, "--stroke", "rectangle", *TINY, "--out", out)
+    return out, status, stdout, stderr
+
+
+def outputs(out, name="scene"):
+    return {suffix: out / f"{name}_{suffix}" for suffix in OUTPUTS}
+
+
+# ---- the outputs ---------------------------------------------------------------------------------
+def test_paint_writes_every_output_and_a_summary(painted, photo):
+    out, status, stdout, stderr = painted
+    assert status == 0, stderr
+    assert "Traceback" not in stderr
+    for path in outputs(out).values():
+        assert path.is_file() and path.stat().st_size > 0, path
+        assert str(path) in stdout
+    assert "12 rectangle strokes" in stdout and "48x24" in stdout and "PSNR" in stdout
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_painting_keeps_the_aspect_ratio_and_stroke_count(painted, photo):
+    out = painted[0]
+    files = outputs(out)
+    assert read_image(files["final.png"]).shape == (24, 48, 3)  # 60x30 photo at --size 48
+    assert read_image(files["input.png"]).shape == (24, 48, 3)
+    strokes = load_strokes(files["strokes.npz"])
+    assert strokes.stroke_type == "rectangle"
+    assert strokes.n == 12
+    assert (strokes.width, strokes.height) == (48, 24)
+    assert strokes.canvas_colour == (1.0, 1.0, 1.0)
+    assert strokes.metadata["source"] == str(photo)
+    command = shlex.split(strokes.metadata["command"])
+    assert command[:2] == ["neuralpaint", "paint"] and "--max-strokes" in command
+    assert strokes.metadata["config"]["max_strokes"] == 12 and strokes.metadata["interrupted"] is False
+
+
+def test_painting_is_much_closer_to_the_photo_than_the_blank_canvas(painted):
+    files = outputs(painted[0])
+    photo, final = read_image(files["input.png"]), read_image(files["final.png"])
+    painting_error = np.abs(final - photo).mean()
+    blank_error = np.abs(1.0 - photo).mean()
+    assert painting_error < 0.7 * blank_error, (painting_error, blank_error)
+
+
+def test_strokes_file_rerenders_to_the_final_image(painted):
+    files = outputs(painted[0])
+    strokes = load_strokes(files["strokes.npz"])
+    canvas = render_painting(strokes.stroke(), strokes.params_tensor(), strokes.height, strokes.width,
+                             strokes.canvas_colour)
+    again = canvas.permute(1, 2, 0).numpy()
+    assert psnr(again, read_image(files["final.png"])) >= 40
+
+
+def test_animation_files_are_readable(painted):
+    import imageio.v3 as iio
+
+    files = outputs(painted[0])
+    gif = iio.imread(files["animated.gif"], index=None)
+    assert gif.ndim == 4 and 2 <= gif.shape[0] <= 12 + 3 and gif.shape[1:3] == (24, 48)
+    assert files["animated.mp4"].read_bytes()[4:8] == b"ftyp"  # an MP4 container
+
+
+# ---- modes and renderers -------------------------------------------------------------------------
+def test_grid_mode(photo, tmp_path):
+    status, _, err = run("paint", "--img", photo, "--stroke", "rectangle", *TINY, "--m-grid", 2,
+                         "--no-animation", "--out", tmp_path)
+    # --max-divide is in TINY too: the two are mutually exclusive
+    assert status == 2 and "not allowed with" in err and "Traceback" not in err
+    status, _, err = run("paint", "--img", photo, "--stroke", "rectangle", *TINY_SETTINGS, "--m-grid", 2,
+                         "--no-animation", "--out", tmp_path)
+    assert status == 0, err
+    strokes = load_strokes(tmp_path / "scene_strokes.npz")
+    assert strokes.n == 12 and strokes.metadata["config"]["m_grid"] == 2
+    assert len([lvl for lvl in strokes.metadata["levels"] if lvl["level"] != "refine"]) == 1  # one level
+    assert not (tmp_path / "scene_animated.mp4").exists() and not (tmp_path / "scene_animated.gif").exists()
+
+
+def test_seed_reproduces_the_painting(photo, tmp_path):
+    def params(seed, out):
+        status, _, err = run("paint", "--img", photo, "--stroke", "rectangle", *TINY, "--seed", seed,
+                             "--no-animation", "--out", tmp_path / out)
+        assert status == 0, err
+        return load_strokes(tmp_path / out / "scene_strokes.npz").params
+
+    a, b, c = params(1, "a"), params(1, "b"), params(2, "c")
+    assert np.array_equal(a, b)
+    assert a.shape == c.shape and not np.array_equal(a, c)
+
+
+def tiny_checkpoint(path, stroke_type):
+    from neuralpaint.nets import build_net, renderer_config
+    from neuralpaint.renderer import save_checkpoint
+
+    stroke = get_stroke_type(stroke_type)
+    torch.manual_seed(0)
+    net = build_net(renderer_config("fusion", stroke.n_params, stroke.shape.stop, size=32,
+                                    pixel_shuffle=dict(fc=(32, 256), base=8, channels=(8, 8)),
+                                    deconv=dict(channels=(32, 16, 8))))
+    return save_checkpoint(path, net, stroke, steps=0)
+
+
+def test_engine_and_neural_renderers(photo, tmp_path):
+    status, _, err = run("paint", "--img", photo, "--stroke", "rectangle", *FAST, "--renderer", "engine",
+                         "--out", tmp_path / "engine")
+    assert status == 0, err
+    assert load_strokes(tmp_path / "engine" / "scene_strokes.npz").n == 4
+
+    ckpt = tiny_checkpoint(tmp_path / "rect.pt", "rectangle")
+    status, _, err = run("paint", "--img", photo, "--stroke", "rectangle", *FAST, "--renderer", "neural",
+                         "--checkpoint", ckpt, "--out", tmp_path / "neural")
+    assert status == 0, err
+    strokes = load_strokes(tmp_path / "neural" / "scene_strokes.npz")
+    assert strokes.n == 4 and strokes.metadata["config"]["renderer"] == "neural"
+    # the final image is the strokes' exact (engine) render, whatever renderer fitted them
+    again = render_painting(strokes.stroke(), strokes.params_tensor(), 8, 16).permute(1, 2, 0).numpy()
+    assert psnr(again, read_image(tmp_path / "neural" / "scene_final.png")) >= 40
+
+    wrong = tiny_checkpoint(tmp_path / "marker.pt", "markerpen")
+    status, _, err = run("paint", "--img", photo, "--stroke", "rectangle", *FAST, "--renderer", "neural",
+                         "--checkpoint", wrong, "--out", tmp_path / "wrong")
+    assert_user_error(status, err, "markerpen")
+    status, _, err = run("paint", "--img", photo, "--stroke", "rectangle", *FAST, "--renderer", "engine",
+                         "--checkpoint", ckpt, "--out", tmp_path / "wrong")
+    assert_user_error(status, err, "--checkpoint")
+    status, _, err = run("paint", "--img", photo, "--stroke", "rectangle", *FAST, "--renderer", "neural",
+                         "--checkpoint", tmp_path / "missing.pt", "--out", tmp_path / "wrong")
+    assert_user_error(status, err, "missing.pt")
+    assert not (tmp_path / "wrong").exists()
+
+
+@pytest.mark.parametrize("stroke_type, extra", [("oilpaintbrush", ["--brush", "flat"]), ("markerpen", []),
+                                                ("watercolor", ["--canvas-color", "#000"])])
+def test_other_stroke_types(photo, tmp_path, stroke_type, extra):
+    status, _, err = run("paint", "--img", photo, "--stroke", stroke_type, *FAST, *extra, "--out", tmp_path)
+    assert status == 0, err
+    strokes = load_strokes(tmp_path / "scene_strokes.npz")
+    assert strokes.stroke_type == stroke_type and strokes.n == 4
+    if extra[:1] == ["--brush"]:
+        assert strokes.stroke_options == {"brush": "flat"}
+    if extra[:1] == ["--canvas-color"]:
+        assert strokes.canvas_colour == (0.0, 0.0, 0.0)
+    assert read_image(tmp_path / "scene_final.png").shape == (8, 16, 3)
+
+
+# ---- defaults and user errors --------------------------------------------------------------------
+def test_cli_defaults_are_the_library_defaults(capsys):
+    args = build_parser().parse_args(["paint", "--img", "photo.png"])
+    assert paint_config_from_args(args) == PaintConfig()
+    assert str(args.out) == "output" and not args.no_animation
+    with pytest.raises(SystemExit):
+        main(["paint", "--help"])
+    out = capsys.readouterr().out
+    d = PaintConfig()
+    for text in ("--img", "--m-grid", "--no-animation", f"default: {d.max_strokes}", f"default: {d.size}",
+                 f"default: {d.stroke}", f"default: {d.max_divide}", "default: white", "rectangle"):
+        assert text in out, text
+
+
+@pytest.mark.parametrize("options, words", [
+    (["--max-strokes", 0], ["--max-strokes", "0"]),
+    (["--size", 8], ["--size"]),
+    (["--iters-per-stroke", 0], ["--iters-per-stroke"]),
+    (["--brush", "dry"], ["--brush"]),  # rectangle strokes have no brush
+    (["--canvas-color", "red"], ["red"]),
+    (["--device", "tpu"], ["tpu"]),
+])
+def test_bad_settings_are_one_line_errors(photo, tmp_path, options, words):
+    status, _, err = run("paint", "--img", photo, *FAST, "--stroke", "rectangle", *options, "--out", tmp_path / "o")
+    assert_user_error(status, err, *words)
+    assert not (tmp_path / "o").exists()
+
+
+def _truncated_png(path):
+    write_png(path, photo_pixels())
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda p: p / "missing.png", ["missing.png", "no such file"]),
+    (lambda p: (p / "text.png").write_text("not a picture\n") and p / "text.png", ["text.png"]),
+    (lambda p: _truncated_png(p / "cut.png"), ["cut.png", "truncated"]),
+    (lambda p: write_png(p / "dot.png", np.zeros((1, 1, 3), np.uint8)), ["dot.png", "1x1"]),
+])
+def test_bad_images_are_one_line_errors(tmp_path, make, words):
+    status, _, err = run("paint", "--img", make(tmp_path), *FAST, "--stroke", "rectangle", "--out", tmp_path / "o")
+    assert_user_error(status, err, *words)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("kind", ["gray", "rgba", "16bit"])
+def test_unusual_images_are_painted(tmp_path, kind):
+    rgb = photo_pixels(32, 24)
+    if kind == "gray":
+        pixels = rgb.mean(axis=2).astype(np.uint8)
+    elif kind == "rgba":
+        pixels = np.concatenate([rgb, np.full((24, 32, 1), 200, np.uint8)], axis=2)
+    else:
+        pixels = rgb.astype(np.uint16) * 257
+    path = write_png(tmp_path / f"{kind}.png", pixels)
+    status, _, err = run("paint", "--img", path, *FAST, "--stroke", "rectangle", "--out", tmp_path / "o")
+    assert status == 0, err
+    assert load_strokes(tmp_path / "o" / f"{kind}_strokes.npz").n == 4
+    assert read_image(tmp_path / "o" / f"{kind}_final.png").shape == (12, 16, 3)
+
+
+# ---- Ctrl-C --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("stop_at", [2, 1])
+def test_ctrl_c_still_writes_the_outputs(photo, painted, tmp_path, monkeypatch, stop_at):
+    real = progressive.optimise_level
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == stop_at:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(progressive, "optimise_level", interrupted)
+    status, out, err = run("paint", "--img", photo, "--stroke", "rectangle", *TINY, "--out", tmp_path)
+    assert status == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    for path in outputs(tmp_path).values():
+        assert path.is_file(), path
+    strokes = load_strokes(tmp_path / "scene_strokes.npz")
+    # only the levels finished before Ctrl-C stay: with --max-divide 2, the first level's strokes
+    # (as many as the uninterrupted run painted there) or none
+    first_level = load_strokes(outputs(painted[0])["strokes.npz"]).metadata["levels"][0]["strokes"]
+    kept = first_level if stop_at == 2 else 0
+    assert strokes.n == kept < 12
+    assert strokes.metadata["interrupted"] is True
+    assert f"{kept} of 12" in err
+
+
+# ---- the Python API ------------------------------------------------------------------------------
+def test_paint_api():
+    image = photo_pixels(40, 30).astype(np.float32) / 255
+    strokes = neuralpaint.paint(image, stroke="rectangle", max_strokes=5, size=32, max_divide=1,
+                                iters_per_stroke=2, refine_steps=1)
+    assert strokes.n == 5 and strokes.stroke_type == "rectangle"
+    assert (strokes.width, strokes.height) == (32, 24)
+    assert neuralpaint.PaintConfig is PaintConfig and callable(neuralpaint.render_painting)
+    assert neuralpaint.read_image is read_image
+    with pytest.raises(neuralpaint.NeuralPaintError, match="max-strokes"):
+        neuralpaint.paint(image, max_strokes=0)
+
+
+def test_unusable_output_directory_fails_before_painting(photo, tmp_path, monkeypatch):
+    def no_painting(*args, **kwargs):
+        raise AssertionError("painted although the outputs cannot be written")
+
+    monkeypatch.setattr(progressive, "optimise_level", no_painting)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    status, _, err = run("paint", "--img", photo, *FAST, "--stroke", "rectangle", "--out", blocker / "o")
+    assert_user_error(status, err, "not a directory")
