@@ -20,6 +20,7 @@ from neuralpaint.images import read_image, write_image
 from neuralpaint.render import output_size, random_painting, render_strokes, resolve_device
 from neuralpaint.strokes import stroke_type_names
 from neuralpaint.strokesfile import Strokes, load_strokes
+from helpers import assert_user_error  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 W, H = 64, 48
@@ -33,16 +34,6 @@ def run(capsys, *argv):
         status = exit_.code
     out, err = capsys.readouterr()
     return status, out, err
-
-
-def assert_user_error(status, err, *words):
-    assert status == 2
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("neuralpaint: error: "), err
-    for word in words:
-        assert word in lines[0]
 
 
 @pytest.fixture

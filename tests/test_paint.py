@@ -22,6 +22,7 @@ from neuralpaint.painter import PaintConfig
 from neuralpaint.painter import progressive
 from neuralpaint.strokes import get_stroke_type
 from neuralpaint.strokesfile import load_strokes
+from helpers import assert_user_error  # noqa: E402
 
 TINY_SETTINGS = ["--size", 48, "--max-strokes", 12, "--iters-per-stroke", 3, "--refine-steps", 2, "-q"]
 TINY = [*TINY_SETTINGS, "--max-divide", 2]
@@ -39,16 +40,6 @@ def run(*argv):
         except SystemExit as exit_:
             status = exit_.code
     return status, out.getvalue(), err.getvalue()
-
-
-def assert_user_error(status, err, *words):
-    assert status == 2
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("neuralpaint: error: "), err
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,0 +1,12 @@
+"""Helpers shared by the CLI tests."""
+
+
+def assert_user_error(status, err, *words):
+    """A usage error: exit status 2 and exactly one ``neuralpaint: error:`` line, no traceback."""
+    assert status == 2
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("neuralpaint: error: "), err
+    for word in words:
+        assert word in lines[0], lines[0]
