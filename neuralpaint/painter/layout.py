@@ -43,9 +43,9 @@ def grid_shape(blocks: int, height: int, width: int) -> tuple[int, int]:
     return (blocks, other) if height >= width else (other, blocks)
 
 
-def make_level(blocks: int, full_height: int, full_width: int, work_size: int, overlap: float) -> tuple[Level, float]:
-    """The level with ``blocks`` along the longer side, and the scale (<= 1) from the full canvas to
-    the level's working canvas chosen so that a window is at most ``work_size`` pixels across."""
+def make_level(blocks: int, full_height: int, full_width: int, work_size: int, overlap: float) -> Level:
+    """The level with ``blocks`` along the longer side, on a working canvas scaled down (never up)
+    from the full canvas so that a window is at most ``work_size`` pixels across."""
     rows, cols = grid_shape(blocks, full_height, full_width)
     window_full = max(full_height / rows, full_width / cols) * (1 + 2 * overlap)
     scale = min(1.0, work_size / window_full)
@@ -55,7 +55,7 @@ def make_level(blocks: int, full_height: int, full_width: int, work_size: int, o
     win_h, win_w = math.ceil(bh) + 2 * mh, math.ceil(bw) + 2 * mw
     tops = tuple(round(r * bh) - mh for r in range(rows) for _ in range(cols))
     lefts = tuple(round(c * bw) - mw for _ in range(rows) for c in range(cols))
-    return Level(H, W, rows, cols, win_h, win_w, mh, mw, tops, lefts), scale
+    return Level(H, W, rows, cols, win_h, win_w, mh, mw, tops, lefts)
 
 
 def crop_windows(image: Tensor, level: Level) -> tuple[Tensor, Tensor]:

@@ -139,14 +139,14 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
     canvas = blank_canvas(H, W, cfg.canvas_colour, device)
     levels = cfg.levels()
     plans = [make_level(k, H, W, cfg.work_size, cfg.overlap) for k in levels]
-    budget = split_budget(cfg.max_strokes, [lvl.n_blocks for lvl, _ in plans])
+    budget = split_budget(cfg.max_strokes, [lvl.n_blocks for lvl in plans])
     ot = SinkhornLoss() if cfg.ot_weight > 0 else None
     state = PaintState(params=torch.zeros(0, stroke.n_params, device=device), canvas=canvas)
-    rounds = [math.ceil(n / lvl.n_blocks) if cfg.schedule == "published" else 1 for (lvl, _), n in zip(plans, budget) if n]
+    rounds = [math.ceil(n / lvl.n_blocks) if cfg.schedule == "published" else 1 for lvl, n in zip(plans, budget) if n]
     total = cfg.iters_per_stroke * sum(rounds) + cfg.refine_steps
     bar = tqdm(total=total, disable=not progress, desc="painting", unit="step")
     try:
-        for (level, scale), n in zip(plans, budget):
+        for level, n in zip(plans, budget):
             if n == 0:
                 continue
             per_block = math.ceil(n / level.n_blocks)

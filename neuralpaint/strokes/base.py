@@ -77,12 +77,6 @@ def box_coverage(dist: Tensor, half_width: Tensor) -> Tensor:
     return (hi - lo).clamp(0.0, 1.0)
 
 
-def edge_coverage(signed_inside: Tensor) -> Tensor:
-    """Box-filtered coverage of a half-plane: ``signed_inside`` is the distance (pixels) to the
-    edge, positive inside. Returns values in [0, 1]."""
-    return (signed_inside + 0.5).clamp(0.0, 1.0)
-
-
 def log_uniform(n: int, low: float, high: float, generator: torch.Generator | None) -> Tensor:
     """``(n,)`` samples whose logarithm is uniform on ``[log low, log high]``."""
     u = torch.rand(n, generator=generator, dtype=torch.float64)
