@@ -3,8 +3,11 @@
 #
 #   bash scripts/setup.sh          # then use .venv/bin/neuralpaint, .venv/bin/python -m pytest
 #
-# - Debian packages: python3-venv when this Python cannot make a virtual environment
-#   (installed with apt-get, through sudo when not root).
+# - Debian packages (apt-get, through sudo when not root), each only when missing:
+#   python3-venv when this Python cannot make a virtual environment; libmypaint-1.5-1 and
+#   mypaint-brushes for the `mypaint` stroke type; librsvg2-bin (rsvg-convert) with which the
+#   tests check SVG export. If they cannot be installed, setup warns and the features (and
+#   their tests) that need them say so; everything else works.
 # - Python packages: the project with its test extra (pip install -e ".[test]").
 #   The venv sees the system's site-packages, so an already-installed torch is reused.
 set -euo pipefail
@@ -26,6 +29,15 @@ if [ ! -x .venv/bin/python ]; then
     apt_install python3-venv
   fi
   "$PYTHON" -m venv --system-site-packages .venv
+fi
+
+missing=()
+ldconfig -p 2>/dev/null | grep -q 'libmypaint-1.5.so.1' || missing+=(libmypaint-1.5-1)
+[ -d /usr/share/mypaint-data/1.0/brushes ] || missing+=(mypaint-brushes)
+command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt_install "${missing[@]}" \
+    || echo "setup: WARNING: could not install ${missing[*]}; MyPaint strokes and SVG checks will be unavailable" >&2
 fi
 
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
