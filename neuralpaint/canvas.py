@@ -64,8 +64,11 @@ def covered_tiles(stroke: StrokeType, one: Tensor, box: tuple[int, int, int, int
 
     The stroke is rendered once at a resolution of one pixel per tile (the engines work at any,
     even fractional, canvas size); tiles whose coarse alpha is zero and whose neighbours' is too
-    are skipped.
+    are skipped. Stroke types that know exactly where they paint provide their own
+    ``covered_tiles`` (same arguments and result), which is used instead.
     """
+    if hasattr(stroke, "covered_tiles"):
+        return stroke.covered_tiles(one, box, height, width, tile)
     top, left, bottom, right = box
     ny, nx = -(-(bottom - top) // tile), -(-(right - left) // tile)
     offset = torch.tensor([[top / tile, left / tile]], device=one.device, dtype=one.dtype)

@@ -138,6 +138,8 @@ def add_paint_arguments(p: argparse.ArgumentParser) -> None:
                    "(default: the stroke type's own, oil)")
     p.add_argument("--no-animation", action="store_true",
                    help="do not write the stroke-by-stroke <name>_animated.mp4 and .gif")
+    p.add_argument("--svg", action="store_true",
+                   help="also write <name>.svg, the painting as vector strokes (see export-svg)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar (default: show one on stderr)")
 
@@ -199,6 +201,10 @@ def run_paint(args: argparse.Namespace) -> int:
     written = [write_image(out / f"{name}_input.png", photo),
                save_strokes(strokes, out / f"{name}_strokes.npz"),
                write_image(out / f"{name}_final.png", final)]
+    if getattr(args, "svg", False):
+        from .export.svg import write_svg
+
+        written.append(write_svg(strokes, out / f"{name}.svg"))
     if not args.no_animation:
         mp4, gif = out / f"{name}_animated.mp4", out / f"{name}_animated.gif"
         try:
@@ -324,8 +330,10 @@ def add_train_renderer_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--net", choices=net_names(), default=None, metavar="NET",
                    help="renderer net, one of: %(choices)s (default: from the config, fusion-light)")
     p.add_argument("--config", type=Path, default=None, metavar="FILE.yaml",
-                   help="YAML overriding configs/train_renderer.yaml (flags override both)")
-    p.add_argument("--steps", type=_int_at_least(1), default=None, help="optimiser steps (default: config, 20000)")
+                   help="YAML overriding configs/train_renderer.yaml, or configs/train_gan.yaml with "
+                   "--net gan (flags override both)")
+    p.add_argument("--steps", type=_int_at_least(1), default=None, help="optimiser steps (default: config, 20000; "
+                   "with --net gan: of the --phase given)")
     p.add_argument("--batch-size", type=_int_at_least(1), default=None, help="strokes per step (default: config, 64)")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: config, 2e-4)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: config, 0)")
@@ -335,11 +343,51 @@ def add_train_renderer_arguments(p: argparse.ArgumentParser) -> None:
                    "(default: runs/<stroke>-<net>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its state.pt")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    gan = p.add_argument_group("GAN renderer (--net gan), trained on a stroke data set instead of the engine")
+    gan.add_argument("--data", type=Path, default=None, metavar="DIR",
+                     help="stroke data set to train on (required with --net gan); its last val_size "
+                     "strokes are held out")
+    gan.add_argument("--phase", choices=["all", "1", "2", "3"], default="all",
+                     help="1: pre-train the generator, 2: pre-train the critic, 3: adversarial; all: "
+                     "1, 2, 3 in order, skipping finished ones with --resume (default: %(default)s)")
+    gan.add_argument("--vgg-weights", type=Path, default=None, metavar="FILE",
+                     help="VGG16 weights for the perceptual loss (default: vgg16-397923af.pth in the "
+                     "torch hub cache when present; without weights the loss is off)")
+
+
+def _run_train_gan(args: argparse.Namespace) -> int:
+    from .train_gan import GanConfig, train_gan
+
+    phases = (1, 2, 3) if args.phase == "all" else (int(args.phase),)
+    steps = {}
+    if args.steps is not None:
+        if len(phases) > 1:
+            raise NeuralPaintError("with --net gan, --steps needs --phase 1, 2 or 3 (or set pretrain_steps, "
+                                   "critic_steps, gan_steps in --config)")
+        steps = {{1: "pretrain_steps", 2: "critic_steps", 3: "gan_steps"}[phases[0]]: args.steps}
+    cfg = GanConfig.from_yaml(args.config, stroke=args.stroke, data=str(args.data) if args.data else None,
+                              batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
+                              vgg_weights=str(args.vgg_weights) if args.vgg_weights else None, **steps)
+    out = args.out or Path("runs") / f"{cfg.stroke}-gan"
+    results = train_gan(cfg, out, phases=phases, resume=args.resume, progress=not args.quiet,
+                        log=None if not args.quiet else (lambda msg: print(msg, file=sys.stderr)))
+    for phase, r in results.items():
+        if phase == 2:
+            print(f"phase 2 (critic): {r['steps']} steps, held-out critic accuracy {r.get('critic_acc', float('nan')):.3f}")
+        else:
+            print(f"phase {phase} ({'pre-train' if phase == 1 else 'gan'}): {r['steps']} steps, held-out PSNR "
+                  f"{r.get('psnr', float('nan')):.2f} dB (best {r['best_psnr']:.2f} dB); best weights in "
+                  f"{out / f'phase{phase}' / 'best.pt'}")
+    return 0
 
 
 def run_train_renderer(args: argparse.Namespace) -> int:
     from .train import TrainConfig, train_renderer
 
+    if args.net == "gan":
+        return _run_train_gan(args)
+    if args.data is not None or args.phase != "all" or args.vgg_weights is not None:
+        raise NeuralPaintError("--data, --phase and --vgg-weights apply only to --net gan")
     cfg = TrainConfig.from_yaml(args.config, stroke=args.stroke, net=args.net, steps=args.steps,
                                 batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device)
     out = args.out or Path("runs") / f"{cfg.stroke}-{cfg.net}"
@@ -359,6 +407,11 @@ def add_eval_renderer_arguments(p: argparse.ArgumentParser) -> None:
                    help="uniform: every parameter uniform in [0, 1] (the published protocol); train: "
                    "also report the training sampler's figures (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--data", type=Path, default=None, metavar="DIR",
+                   help="also report PSNR on the held-out part of this stroke data set (its last --val-size "
+                   "strokes, as train-renderer --net gan holds out), at its resolution")
+    p.add_argument("--val-size", type=_int_at_least(1), default=1000, metavar="N",
+                   help="held-out strokes at the end of --data (default: %(default)s)")
 
 
 def run_eval_renderer(args: argparse.Namespace) -> int:
@@ -366,7 +419,8 @@ def run_eval_renderer(args: argparse.Namespace) -> int:
 
     from .evaluation import evaluate_checkpoint
 
-    r = evaluate_checkpoint(args.checkpoint, n=args.n, seed=args.seed, device=args.device, sampler=args.sampler)
+    r = evaluate_checkpoint(args.checkpoint, n=args.n, seed=args.seed, device=args.device, sampler=args.sampler,
+                            data=args.data, val_size=args.val_size)
     if args.json:
         print(json.dumps(r))
         return 0
@@ -376,7 +430,143 @@ def run_eval_renderer(args: argparse.Namespace) -> int:
     if "train_psnr" in r:
         print(f"  training sampler: foreground {r['train_psnr_fg']:.2f} dB, alpha {r['train_psnr_alpha']:.2f} dB, "
               f"mean {r['train_psnr']:.2f} dB")
+    if "data_psnr" in r:
+        print(f"  data set {args.data} (last {r['data_n']} strokes, {r['data_size']}px): foreground "
+              f"{r['data_psnr_fg']:.2f} dB, alpha {r['data_psnr_alpha']:.2f} dB, mean {r['data_psnr']:.2f} dB")
     print(f"  {r['ms_forward']:.3f} ms/stroke forward, {r['ms_backward']:.3f} ms/stroke forward+backward on {r['device']}")
+    return 0
+
+
+# ---- export-svg, export-strokes ----------------------------------------------------------------
+def _width_option(text: str | None, integer: bool) -> float | int | None:
+    """``--width`` as a number (``NeuralPaintError`` when it is not one); ``None`` stays ``None``."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+        if integer and value.is_integer():
+            return int(value)
+        if not integer:
+            return value
+    except ValueError:
+        pass
+    kind = "a whole number of pixels" if integer else "a number"
+    raise NeuralPaintError(f"--width must be {kind}, got {text!r}")
+
+
+def _svg_types_help() -> str:
+    from .export.svg import raster_types, vector_types
+
+    raster = raster_types()
+    return (f"Stroke types written as vector shapes: {', '.join(vector_types())}.\n"
+            + (f"Stroke types without a vector form, embedded as one PNG image per stroke: {', '.join(raster)}."
+               if raster else "Stroke types without a vector form (e.g. mypaint) are embedded as one PNG "
+               "image per stroke."))
+
+
+def add_export_svg_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = (p.description or "") + _svg_types_help()
+    p.add_argument("strokes_file", type=Path, metavar="FILE.npz", help="strokes file to export")
+    p.add_argument("-o", "--output", type=Path, default=None, metavar="OUT.svg",
+                   help="SVG to write (default: <stem>.svg beside the strokes file)")
+    p.add_argument("--width", default=None, metavar="W",
+                   help="width in pixels the SVG declares (and is tuned for); the height keeps the "
+                   "aspect ratio (default: the strokes file's canvas width)")
+    p.add_argument("--raster", action="store_true",
+                   help="embed every stroke as a PNG rendered by its engine: exact at --width, but "
+                   "larger and not editable")
+
+
+def run_export_svg(args: argparse.Namespace) -> int:
+    from .export.svg import svg_size, write_svg
+    from .strokesfile import load_strokes
+
+    start = time.perf_counter()
+    width = _width_option(args.width, integer=True)
+    strokes = load_strokes(args.strokes_file)
+    output = args.output or args.strokes_file.with_name(f"{args.strokes_file.stem}.svg")
+    path = write_svg(strokes, output, width, raster=args.raster)
+    size = path.stat().st_size
+    w, h = svg_size(strokes, width)
+    print(f"wrote {path} ({w}x{h} px, {strokes.n} {strokes.stroke_type} strokes, {size / 1024:.1f} KB) "
+          f"in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def add_export_strokes_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("strokes_file", type=Path, metavar="FILE.npz", help="strokes file to export")
+    p.add_argument("--format", default=None, metavar="FORMAT",
+                   help="json or csv (default: from the -o extension, else json)")
+    p.add_argument("--units", default="px", metavar="UNITS",
+                   help="px or mm: the unit of coordinates and widths (default: %(default)s; mm needs --width)")
+    p.add_argument("--width", default=None, metavar="W",
+                   help="output width in --units; the height keeps the aspect ratio (default for px: "
+                   "the strokes file's canvas width)")
+    p.add_argument("-o", "--output", default=None, metavar="OUT",
+                   help="file to write, or - for standard output (default: <stem>.json or <stem>.csv "
+                   "beside the strokes file)")
+
+
+def run_export_strokes(args: argparse.Namespace) -> int:
+    from .export.strokelist import FORMATS, output_units, stroke_list_text, write_stroke_list
+    from .strokesfile import load_strokes
+
+    fmt = args.format
+    if fmt is None:
+        suffix = Path(args.output).suffix.lower().lstrip(".") if args.output not in (None, "-") else ""
+        fmt = suffix if suffix in FORMATS else "json"
+    width = _width_option(args.width, integer=False)
+    strokes = load_strokes(args.strokes_file)
+    if args.output == "-":
+        sys.stdout.write(stroke_list_text(strokes, fmt, args.units, width))
+        return 0
+    output = Path(args.output) if args.output else args.strokes_file.with_name(f"{args.strokes_file.stem}.{fmt}")
+    path = write_stroke_list(strokes, output, fmt, args.units, width)
+    _, w, h = output_units(strokes, args.units, width)
+    print(f"wrote {path}: {strokes.n} {strokes.stroke_type} strokes as {fmt}, {w:g}x{h:g} {args.units}")
+    return 0
+
+
+# ---- make-dataset -------------------------------------------------------------------------------
+def add_make_dataset_arguments(p: argparse.ArgumentParser) -> None:
+    from .dataset import DEFAULT_SHARD_SIZE
+    from .strokes import stroke_type_names
+
+    p.add_argument("--stroke", required=True, choices=stroke_type_names(), metavar="TYPE",
+                   help="stroke type, one of: %(choices)s (required)")
+    p.add_argument("-n", "--n", required=True, type=_int_at_least(1), metavar="N",
+                   help="number of strokes (required)")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR",
+                   help="data set directory, created if needed; an interrupted run resumes there (required)")
+    p.add_argument("--workers", type=_int_at_least(1), default=1, metavar="K",
+                   help="worker processes; the data set does not depend on it (default: %(default)s)")
+    p.add_argument("--size", type=_int_at_least(1), default=64, metavar="PX",
+                   help="side of the stroke images in pixels (default: %(default)s)")
+    p.add_argument("--shard-size", type=_int_at_least(1), default=DEFAULT_SHARD_SIZE, metavar="N",
+                   help="strokes per shard file (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="random seed; the same seed gives the same data set (default: %(default)s)")
+    p.add_argument("--brush", default=None, metavar="NAME",
+                   help="mypaint: a MyPaint brush, e.g. classic/charcoal, or a .myb file (default: "
+                   "classic/dry_brush); oilpaintbrush: its texture (default: oil)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def run_make_dataset(args: argparse.Namespace) -> int:
+    from .dataset import make_dataset
+    from .strokes import get_stroke_type
+
+    options = {}
+    if args.brush is not None:
+        if args.stroke not in ("mypaint", "oilpaintbrush"):
+            raise NeuralPaintError(f"--brush applies only to --stroke mypaint or oilpaintbrush, not {args.stroke}")
+        options["brush"] = args.brush
+    stroke = get_stroke_type(args.stroke, **options)
+    r = make_dataset(stroke, args.n, args.out, size=args.size, shard_size=args.shard_size,
+                     workers=args.workers, seed=args.seed, progress=not args.quiet)
+    rate = f" in {r['seconds']:.1f} s, {r['strokes_per_second']:.0f} strokes/s" if r["written"] else ""
+    print(f"{args.out}: {r['n']} {stroke.name} strokes at {args.size}x{args.size} px in {r['shards']} "
+          f"shards ({r['written']} written{rate}; {r['kept']} already there)")
     return 0
 
 
@@ -391,6 +581,7 @@ COMMANDS: tuple[Command, ...] = (
         "  <name>_strokes.npz   the strokes (neuralpaint render-hires renders them at any size)\n"
         "  <name>_final.png     the painting\n"
         "  <name>_animated.mp4  and .gif: the painting stroke by stroke (not with --no-animation)\n"
+        "  <name>.svg           the painting as an SVG of its strokes (with --svg)\n"
         "Ctrl-C stops early and still writes them with the strokes finished so far (exit status 130).",
         add_arguments=add_paint_arguments,
         run=run_paint,
@@ -426,7 +617,8 @@ COMMANDS: tuple[Command, ...] = (
         add_arguments=add_train_renderer_arguments,
         run=run_train_renderer,
         epilog="examples:\n  neuralpaint train-renderer --stroke oilpaintbrush --steps 20000\n"
-        "  neuralpaint train-renderer --stroke oilpaintbrush --resume   # after an interruption",
+        "  neuralpaint train-renderer --stroke oilpaintbrush --resume   # after an interruption\n"
+        "  neuralpaint train-renderer --stroke mypaint --net gan --data data/mypaint   # GAN renderer, 3 phases",
     ),
     Command(
         name="eval-renderer",
@@ -436,6 +628,40 @@ COMMANDS: tuple[Command, ...] = (
         add_arguments=add_eval_renderer_arguments,
         run=run_eval_renderer,
         epilog="example:\n  neuralpaint eval-renderer checkpoints/oilpaintbrush.pt --json",
+    ),
+    Command(
+        name="export-svg",
+        summary="write a strokes file as an SVG, one vector element per stroke",
+        description="Write a strokes file as a scalable SVG: the canvas, then one element per stroke "
+        "in painting\norder, matching the engines' render (Bezier outlines with their taper, rotated "
+        "rectangles,\nthe oil brush's outline and bristle mask with a colour gradient).\n",
+        add_arguments=add_export_svg_arguments,
+        run=run_export_svg,
+        epilog="examples:\n  neuralpaint export-svg painting.npz                # writes painting.svg\n"
+        "  neuralpaint export-svg painting.npz --width 2048 -o poster.svg",
+    ),
+    Command(
+        name="export-strokes",
+        summary="write a strokes file as a JSON or CSV stroke list for plotters and robots",
+        description="Write one record per stroke in painting order: type, Bezier control points or "
+        "box corners,\nwidths, length, angle, colours as #rrggbb and opacity, in px or mm (origin "
+        "top-left, y down).\nThe fields are described in the README (Vector export).",
+        add_arguments=add_export_strokes_arguments,
+        run=run_export_strokes,
+        epilog="examples:\n  neuralpaint export-strokes painting.npz              # writes painting.json\n"
+        "  neuralpaint export-strokes painting.npz --format csv --units mm --width 297 -o plot.csv",
+    ),
+    Command(
+        name="make-dataset",
+        summary="render random strokes into a sharded .npz data set (for the GAN renderer)",
+        description="Render --n random strokes (the type's training sampler) at --size pixels into "
+        "--out:\n  dataset.json, shard_00000.npz, ...  (actions, strokes on white, alphas; see "
+        "neuralpaint/dataset.py)\nAn interrupted run resumes: complete shards are kept. --workers "
+        "does not change the result.",
+        add_arguments=add_make_dataset_arguments,
+        run=run_make_dataset,
+        epilog="examples:\n  neuralpaint make-dataset --stroke mypaint --n 100000 --out data/mypaint --workers 2\n"
+        "  neuralpaint make-dataset --stroke mypaint --brush classic/charcoal --n 20000 --out data/charcoal",
     ),
 )
 

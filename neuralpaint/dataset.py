@@ -146,3 +146,169 @@ def load_dataset(directory: str | os.PathLike, limit: int | None = None) -> tupl
     if limit is not None:
         arrays = StrokeArrays(arrays.actions[:limit], arrays.strokes[:limit], arrays.alphas[:limit])
     return arrays, info
+
+
+# ---- generating a data set ------------------------------------------------------------------------
+DEFAULT_SHARD_SIZE = 1000
+RENDER_BATCH = 256  # strokes rendered per engine call
+MAX_SIZE = 1024  # stroke image side, pixels
+_MATCHED_KEYS = ("stroke_type", "stroke_options", "size", "shard_size", "seed")
+
+
+def shard_seed(seed: int, index: int) -> int:
+    """Seed of the generator that draws shard ``index``'s actions: a function of ``(seed, index)``
+    only, so a data set does not depend on how many workers made it or in which order."""
+    state = np.random.SeedSequence([seed % 2**64, index]).generate_state(1, np.uint64)[0]
+    return int(state >> np.uint64(1))
+
+
+def render_arrays(stroke, actions, size: int, batch: int = RENDER_BATCH) -> StrokeArrays:
+    """Render ``actions (N, d)`` (a tensor) at ``size x size`` with ``stroke.render``: the stroke
+    composited on white as RGB, and its alpha, both rounded to uint8."""
+    import torch
+
+    strokes = np.empty((len(actions), size, size, 3), np.uint8)
+    alphas = np.empty((len(actions), size, size), np.uint8)
+    with torch.no_grad():
+        for start in range(0, len(actions), batch):
+            colour, alpha = stroke.render(actions[start : start + batch], size, size)
+            on_white = (colour * alpha + (1.0 - alpha)).clamp(0.0, 1.0)
+            stop = start + colour.shape[0]
+            strokes[start:stop] = on_white.mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+            alphas[start:stop] = alpha[:, 0].clamp(0.0, 1.0).mul(255).round().to(torch.uint8).cpu().numpy()
+    return StrokeArrays(actions.detach().cpu().numpy().astype(np.float32), strokes, alphas)
+
+
+_WORKER_STROKES: dict = {}  # (name, options) -> stroke type, per process
+
+
+def _worker_init() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # one core per worker
+
+
+def _make_shard(job: tuple) -> int:
+    """Draw, render and write one shard (runs in a worker process or in-process)."""
+    import torch
+
+    from .strokes import get_stroke_type
+
+    name, options_json, size, index, count, seed, directory = job
+    key = (name, options_json)
+    if key not in _WORKER_STROKES:
+        _WORKER_STROKES[key] = get_stroke_type(name, **json.loads(options_json))
+    stroke = _WORKER_STROKES[key]
+    actions = stroke.sample(count, torch.Generator().manual_seed(shard_seed(seed, index)))
+    write_shard(Path(directory) / shard_name(index), render_arrays(stroke, actions, size))
+    return count
+
+
+def _shard_length(path: Path) -> int | None:
+    """Strokes in a shard on disk, or ``None`` when it is unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return int(z["actions"].shape[0])
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+        return None
+
+
+def make_dataset(stroke, n: int, out_dir: str | os.PathLike, *, size: int = 64,
+                 shard_size: int = DEFAULT_SHARD_SIZE, workers: int = 1, seed: int = 0,
+                 progress: bool = True) -> dict:
+    """Make (or finish) a data set of ``n`` random strokes in ``out_dir`` (see the module docstring).
+
+    Args:
+        stroke: a ``StrokeType`` (or a registered name); its training sampler ``sample`` draws the
+            actions, ``render(actions, size, size)`` draws them.
+        n: number of strokes; ``size``: side of the stroke images in pixels.
+        shard_size: strokes per shard file; ``workers``: worker processes rendering shards.
+        seed: shard ``k`` draws its actions from a generator seeded by ``shard_seed(seed, k)``, so
+            the data set depends on ``seed`` only, not on ``workers``.
+        progress: show a progress bar on stderr.
+
+    Resumable: complete shards already in ``out_dir`` are kept (shards beyond a smaller ``n`` are
+    removed, a last shard of the wrong length is redone). The ``dataset.json`` there must match the
+    stroke type, its options, ``size``, ``shard_size`` and ``seed``, else ``NeuralPaintError``.
+
+    Returns a summary: ``n``, ``shards``, ``written`` and ``kept`` shard counts, ``seconds`` and
+    ``strokes_per_second`` (of the strokes rendered now), ``out``.
+    """
+    import sys
+    import time
+
+    from .strokes import StrokeType, get_stroke_type
+
+    if isinstance(stroke, str):
+        stroke = get_stroke_type(stroke)
+    if not isinstance(stroke, StrokeType):
+        raise TypeError(f"stroke must be a StrokeType or a name, got {type(stroke).__name__}")
+    for label, value, low, high in (("n", n, 0, None), ("size", size, 1, MAX_SIZE),
+                                    ("shard size", shard_size, 1, None), ("workers", workers, 1, None)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low \
+                or (high is not None and value > high):
+            limit = f"{low}..{high}" if high is not None else f"at least {low}"
+            raise NeuralPaintError(f"{label} must be an integer {limit}, got {value!r}")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise NeuralPaintError(f"{out}: exists and is not a directory")
+    info = {"stroke_type": stroke.name, "stroke_options": stroke.options, "size": int(size), "n": int(n),
+            "shard_size": int(shard_size), "seed": int(seed)}
+    if (out / INDEX_FILE).exists():
+        old = read_index(out)
+        differ = [k for k in _MATCHED_KEYS if old.get(k) != json.loads(json.dumps(info[k]))]
+        if differ:
+            what = ", ".join(f"{k} {old.get(k)!r} (asked {info[k]!r})" for k in differ)
+            raise NeuralPaintError(f"{out}: holds a different data set: {what}; use another directory "
+                                   "or the same settings to resume")
+    elif out.is_dir() and shard_paths(out):
+        raise NeuralPaintError(f"{out}: has shards but no {INDEX_FILE}; not resuming into it")
+
+    n_shards = -(-n // shard_size)
+    counts = [min(shard_size, n - k * shard_size) for k in range(n_shards)]
+    out.mkdir(parents=True, exist_ok=True)
+    write_index(out, info)
+    for path in shard_paths(out):  # shards beyond a smaller n
+        if int(SHARD_PATTERN.match(path.name).group(1)) >= n_shards:
+            path.unlink()
+    todo = [k for k in range(n_shards) if _shard_length(out / shard_name(k)) != counts[k]]
+    kept = n_shards - len(todo)
+    summary = {"n": n, "shards": n_shards, "written": len(todo), "kept": kept, "seconds": 0.0,
+               "strokes_per_second": 0.0, "out": str(out)}
+    if not todo:
+        return summary
+
+    import torch
+
+    with torch.no_grad():  # fail here, in one line, rather than in every worker
+        stroke.render(stroke.sample(1, torch.Generator().manual_seed(0)), size, size)
+    options_json = json.dumps(stroke.options, sort_keys=True)
+    jobs = [(stroke.name, options_json, int(size), k, counts[k], int(seed), str(out)) for k in todo]
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    total = sum(counts[k] for k in todo)
+    with tqdm(total=n, initial=n - total, unit="stroke", desc="make-dataset", file=sys.stderr,
+              disable=not progress, leave=False) as bar:
+        if workers == 1 or len(jobs) == 1:
+            _WORKER_STROKES[(stroke.name, options_json)] = stroke
+            for job in jobs:
+                bar.update(_make_shard(job))
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            # fork: workers start at once and need no importable __main__; torch in them is
+            # single-threaded (as in torch's DataLoader workers)
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_worker_init,
+                                       mp_context=multiprocessing.get_context(method))
+            try:
+                futures = [pool.submit(_make_shard, job) for job in jobs]
+                for future in as_completed(futures):
+                    bar.update(future.result())
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+    seconds = time.perf_counter() - start
+    summary.update(seconds=seconds, strokes_per_second=total / seconds if seconds > 0 else 0.0)
+    return summary

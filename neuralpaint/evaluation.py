@@ -51,12 +51,22 @@ def time_per_stroke(net: RendererNet, n_params: int, device: torch.device, batch
 
 
 def evaluate_checkpoint(path: str | os.PathLike, n: int = 2000, seed: int = 0, device: str = "auto",
-                        sampler: str = "uniform", timing: bool = True) -> dict:
+                        sampler: str = "uniform", timing: bool = True, data: str | os.PathLike | None = None,
+                        val_size: int = 1000) -> dict:
     """Metrics of the checkpoint at ``path``: ``psnr_fg``, ``psnr_alpha``, ``psnr`` (dB),
     ``ms_forward``, ``ms_backward`` (ms per stroke), ``params`` (parameter count) and, with
-    ``sampler="train"``, the same PSNRs on the training sampler under ``train_*`` keys."""
+    ``sampler="train"``, the same PSNRs on the training sampler under ``train_*`` keys; with
+    ``data`` (a stroke data set directory), the PSNRs on its held-out part (the last ``val_size``
+    strokes, as ``train-renderer --net gan`` holds out) at its resolution under ``data_*`` keys."""
     dev = resolve_device(device)
     net, stroke, ckpt = load_net(path, device=dev)
+    if data is not None:
+        from .train_gan import GanConfig, evaluate_data, load_stroke_data
+
+        held_out = load_stroke_data(GanConfig(stroke=stroke.name, stroke_options=stroke.options, data=str(data),
+                                              val_size=val_size), dev)
+        data_result = {f"data_{k}": v for k, v in evaluate_data(net, held_out, dev).items()}
+        data_result.update(data_size=held_out.size, data_n=val_size)
     gen = torch.Generator().manual_seed(seed)
     uniform = torch.rand(n, stroke.n_params, generator=gen).to(dev)
     result = dict(evaluate(net, stroke, uniform, size=EVAL_SIZE))
@@ -66,6 +76,8 @@ def evaluate_checkpoint(path: str | os.PathLike, n: int = 2000, seed: int = 0, d
     if timing:
         fwd, bwd = time_per_stroke(net, stroke.n_params, dev)
         result["ms_forward"], result["ms_backward"] = round(fwd, 4), round(bwd, 4)
+    if data is not None:
+        result.update(data_result)
     result["params"] = sum(p.numel() for p in net.parameters())
     result.update({"stroke_type": stroke.name, "net": ckpt["net_config"]["net"], "size": net.cfg.size,
                    "steps": ckpt.get("steps"), "device": str(dev), "n": n, "seed": seed})

@@ -47,7 +47,8 @@ class EngineRenderer:
 
 
 class NeuralRenderer:
-    """Renders through a renderer net: ``alpha = A * mask``, resized to the requested size."""
+    """Renders through a renderer net: ``alpha = A * mask`` (``mask`` for stroke types without an
+    opacity parameter, ``stroke.alpha is None``), resized to the requested size."""
 
     def __init__(self, stroke: StrokeType, net: RendererNet):
         if net.cfg.n_params != stroke.n_params:
@@ -66,6 +67,8 @@ class NeuralRenderer:
         if (height, width) != (self.size, self.size):
             colour = F.interpolate(colour, size=(height, width), mode="bilinear", align_corners=False)
             mask = F.interpolate(mask, size=(height, width), mode="bilinear", align_corners=False)
+        if self.stroke.alpha is None:  # no opacity parameter (mypaint): the mask is the alpha
+            return colour, mask
         alpha = mask * params[:, self.stroke.alpha].clamp(0.0, 1.0).view(-1, 1, 1, 1)
         return colour, alpha
 

@@ -90,7 +90,8 @@ class TrainConfig:
 def ground_truth(stroke: StrokeType, params: Tensor, size: int) -> tuple[Tensor, Tensor]:
     """The engine's ``colour (B, 3, S, S)`` and ``mask (B, 1, S, S)`` (alpha at full opacity)."""
     full = params.clone()
-    full[:, stroke.alpha] = 1.0
+    if stroke.alpha is not None:  # types without an opacity parameter (mypaint) render as they are
+        full[:, stroke.alpha] = 1.0
     colour, mask = stroke.render(full, size, size)
     return colour, mask
 

@@ -12,6 +12,8 @@ Nets (see ``NETS``):
 * ``rasterization``, ``shading``: one pathway alone, predicting colour and mask together from all
   params (the ablation).
 * ``*-light``: the same designs at 64x64 with reduced widths, to train and paint on a CPU.
+* ``gan``: a DCGAN-style generator trained adversarially on a stroke data set (``nets/gan.py``,
+  registered in ``nets/__init__.py``; trained by ``neuralpaint/train_gan.py``).
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ class RendererConfig:
     size: int = 128
     pixel_shuffle: dict = field(default_factory=dict)  # overrides of PixelShuffleConfig
     deconv: dict = field(default_factory=dict)  # overrides of DeconvConfig
+    gan: dict = field(default_factory=dict)  # overrides of nets.gan.GeneratorConfig
 
     def to_dict(self) -> dict:
         return asdict(self)

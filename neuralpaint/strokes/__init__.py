@@ -6,6 +6,6 @@ from .base import StrokeType, box_coverage
 from .registry import get_stroke_type, register, stroke_type_names
 
 # built-in types (importing registers them)
-from . import markerpen, oilpaintbrush, rectangle, watercolor  # noqa: E402,F401  isort: skip
+from . import markerpen, mypaint, oilpaintbrush, rectangle, watercolor  # noqa: E402,F401  isort: skip
 
 __all__ = ["StrokeType", "box_coverage", "get_stroke_type", "register", "stroke_type_names"]

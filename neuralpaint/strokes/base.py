@@ -101,6 +101,7 @@ class StrokeType:
     x_indices: ClassVar[tuple[int, ...]] = ()
     y_indices: ClassVar[tuple[int, ...]] = ()
     length_indices: ClassVar[tuple[int, ...]] = ()
+    differentiable: ClassVar[bool] = True  # False: ``render`` has no gradient (e.g. mypaint, drawn by libmypaint)
 
     @property
     def n_params(self) -> int:

@@ -1,0 +1,479 @@
+"""``mypaint``: a stroke painted by the real MyPaint brush engine (libmypaint, through ctypes).
+
+Parameters (12, the action layout of the public MyPaintBrushstrokes data set), all in [0, 1]:
+
+=====  ==================  ==================================================================
+index  name                meaning
+=====  ==================  ==================================================================
+0      ``end_pressure``    pen pressure at the end of the stroke, times 0.8
+1      ``size``            brush radius: ``radius_logarithmic = 2 * size + ln(S / 64)``, i.e.
+                           ``exp(2 * size)`` pixels on a 64 px canvas (1 to 7.4 px), scaled with
+                           the canvas's longer side ``S``
+2, 3   ``ctrl_x, ctrl_y``  the point the path passes through at its middle
+4, 5   ``end_x, end_y``    end of the path
+6..8   ``R, G, B``         brush colour
+9, 10  ``start_x, ...``    start of the path
+11     ``start_pressure``  pen pressure at the start, times 0.8
+=====  ==================  ==================================================================
+
+The path is the quadratic Bezier from start to end whose point at ``t = 1/2`` is the control point
+(its middle control point is ``2 C - (P0 + P2) / 2``). The pen moves along it at a constant speed
+of ``SPEED`` reference pixels per second (a reference pixel is 1/64 of the canvas's longer side),
+sampled every ``min(radius / 2, 2)`` reference pixels (at least ``MIN_EVENTS`` motion events);
+the pressure ramps from the start pressure to the mean of both over the first quarter of the path
+and to the end pressure over the last quarter. libmypaint interpolates dabs between the events.
+
+Layout: there is no opacity parameter (``alpha = None``): a stroke's opacity is whatever the brush
+paints (it depends on the pressure); ``colour = slice(6, 9)``; ``shape`` is the whole vector
+(``slice(0, 12)``): every parameter but the colour moves or reshapes the stroke and they are not
+contiguous, so a renderer's shape pathway sees all 12.
+
+Resolution: coordinates scale with the canvas, the radius with its longer side, and the brush is
+told ``viewzoom = 64 / S`` so that its speed inputs (pixels per second on screen) read the same at
+every size while times stay the same: a render at any size is a scaled copy of the 64 x 64 one, as
+closely as the brush's own randomness allows (the dab count, hence the random sequence, can differ
+by a dab). libmypaint clamps dab radii to 0.2 .. 1000 pixels.
+
+Rendering: every stroke is drawn with a fresh brush (its random generator always starts from the
+same seed, so the same action gives the same pixels) on a fresh transparent, sparse tiled surface
+(only the tiles the stroke touches exist, whatever the canvas size). The surface holds
+premultiplied RGBA; ``alpha = A`` and ``colour = RGB / A`` (the nominal colour where ``A = 0``), so
+``colour * alpha`` is the premultiplied paint and compositing over any canvas colour is exact for
+normal brushes. Pigment mixing (``paint_mode``) is switched off: strokes are composited, not mixed.
+The engine is not differentiable (``differentiable = False``): ``render`` computes on the CPU and
+returns tensors without gradient on the params' device and dtype. The last stroke drawn is cached
+(one entry), so rendering it again in windows or tiles (``canvas.render_painting``) draws it once.
+
+The brush (option ``brush``, default ``classic/dry_brush``) is any ``.myb`` file of the installed
+MyPaint brush collection, named relative to its directory, or a path to a ``.myb`` file.
+"""
+from __future__ import annotations
+
+import colorsys
+import functools
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..errors import NeuralPaintError
+from . import libmypaint
+from .base import PixelGrid, StrokeType
+from .bezier import init_curves, sample_curves
+from .registry import register
+
+DEFAULT_BRUSH = "classic/dry_brush"
+BRUSH_DIRS = (
+    "/usr/share/mypaint-data/1.0/brushes",  # Debian's mypaint-brushes (2.0)
+    "/usr/share/mypaint-data/2.0/brushes",
+    "/usr/local/share/mypaint-data/1.0/brushes",
+    "/usr/local/share/mypaint-data/2.0/brushes",
+    "/usr/share/mypaint/brushes",
+)
+PRESSURE_SCALE = 0.8  # pressures in the action are multiplied by this
+REF = 64.0  # the reference canvas size of the data set
+SPEED = 128.0  # pen speed in reference pixels per second
+STEP = 0.5  # motion events every STEP radii ...
+MAX_STEP = 2.0  # ... and at most every MAX_STEP reference pixels
+MIN_EVENTS, MAX_EVENTS = 16, 1024
+MIN_DTIME = 1e-3  # seconds per event when the pen does not move
+DENSE = 64  # segments of the polyline that measures the path's arc length
+RADIUS_MAX = 1000.0  # libmypaint clamps dab radii to 0.2 .. 1000 pixels
+GAUSS_MAX = 3.4642  # libmypaint's rand_gauss is a sum of 4 uniforms: |value| < 2 sqrt(3)
+BOX_SAFETY = 1.1  # bounding boxes: extra factor on the brush's reach ...
+BOX_PIXELS = 2.0  # ... plus pixels (fringe of a dab, snapping)
+
+
+# ---- brushes ----------------------------------------------------------------------------------
+def brush_dirs() -> list[Path]:
+    """Directories searched for brushes: ``NEURALPAINT_MYPAINT_BRUSHES`` (``os.pathsep``-separated),
+    then the usual install locations."""
+    extra = [p for p in os.environ.get("NEURALPAINT_MYPAINT_BRUSHES", "").split(os.pathsep) if p]
+    return [Path(p) for p in (*extra, *BRUSH_DIRS)]
+
+
+def available_brushes() -> list[str]:
+    """Names of the installed brushes (``classic/dry_brush``, ...), sorted."""
+    names = set()
+    for d in brush_dirs():
+        if d.is_dir():
+            names.update(str(p.relative_to(d).with_suffix("")) for p in d.glob("*/*.myb"))
+    return sorted(names)
+
+
+def find_brush(name: str) -> Path:
+    """The ``.myb`` file of brush ``name`` (a name relative to a brushes directory, or a path).
+
+    Raises ``NeuralPaintError`` with a one-line message when there is none.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise NeuralPaintError(f"the MyPaint brush must be a non-empty string, got {name!r}")
+    path = Path(name).expanduser()
+    if path.suffix == ".myb" and path.is_file():
+        return path.resolve()
+    stem = name[:-4] if name.endswith(".myb") else name
+    dirs = brush_dirs()
+    for d in dirs:
+        candidate = d / f"{stem}.myb"
+        if candidate.is_file():
+            return candidate.resolve()
+    if not any(d.is_dir() for d in dirs):
+        raise NeuralPaintError(f"no MyPaint brush {name!r}: the brush collection is not installed "
+                               f"({libmypaint.INSTALL_HINT})")
+    raise NeuralPaintError(f"no MyPaint brush {name!r} (a name like {DEFAULT_BRUSH!r} relative to "
+                           f"{next(str(d) for d in dirs if d.is_dir())}, or a path to a .myb file)")
+
+
+@dataclass(frozen=True)
+class BrushInfo:
+    """A brush file, read and checked: its JSON text, and how far its dabs can reach from the path.
+
+    A dab of a stroke with base radius ``r`` pixels (``exp`` of the base ``radius_logarithmic``)
+    lies within ``radius_factor * r`` of its centre, which is within
+    ``offset_factor * r + speed_offset * S / 64`` of the path (``S`` the canvas's longer side);
+    maxima over the brush's input mappings.
+    """
+
+    name: str
+    path: str
+    radius_factor: float
+    offset_factor: float
+    speed_offset: float
+    pixels: float
+
+    def reach(self, radius: Tensor, scale: float) -> Tensor:
+        """Pixels beyond the path within which every dab of strokes of base radii ``radius`` lies."""
+        dab = (radius * self.radius_factor).clamp(max=RADIUS_MAX)
+        spread = radius * self.offset_factor + self.speed_offset * scale / REF
+        return BOX_SAFETY * (dab + spread) + self.pixels
+
+
+def _mapping_value(points: list, x: float) -> float:
+    """libmypaint's piecewise-linear mapping at ``x`` (extrapolating the end segments)."""
+    (x0, y0), (x1, y1) = points[0], points[1]
+    for px, py in points[2:]:
+        if x <= x1:
+            break
+        x0, y0, x1, y1 = x1, y1, px, py
+    if x0 == x1 or y0 == y1:
+        return y0
+    return (y1 * (x - x0) + y0 * (x1 - x)) / (x1 - x0)
+
+
+def _setting_range(settings: dict, name: str, default: float = 0.0,
+                   input_ranges: dict | None = None) -> tuple[float, float]:
+    """``(lowest, highest)`` value a setting can take: its base value plus, for each input mapping,
+    its extremes over the input's range when known (``input_ranges``), else over its control
+    points (mappings are piecewise linear)."""
+    entry = settings.get(name)
+    if not isinstance(entry, dict):
+        return default, default
+    base = float(entry.get("base_value", default))
+    low = high = base
+    for input_name, points in (entry.get("inputs") or {}).items():
+        points = [(float(p[0]), float(p[1])) for p in points or []]
+        if len(points) < 2:
+            continue
+        if input_ranges and input_name in input_ranges:
+            lo, hi = input_ranges[input_name]
+            ys = [_mapping_value(points, x) for x in (lo, hi, *(px for px, _ in points if lo < px < hi))]
+        else:
+            ys = [py for _, py in points]
+        low += min(ys)
+        high += max(ys)
+    return low, high
+
+
+@functools.cache
+def load_brush(name: str) -> BrushInfo:
+    """Read and check brush ``name`` (see ``find_brush``); cached per process.
+
+    Raises ``NeuralPaintError`` with a one-line message for a missing or unreadable brush.
+    """
+    path = find_brush(name)
+    try:
+        text = path.read_bytes()
+        data = json.loads(text)
+    except (OSError, ValueError) as err:
+        raise NeuralPaintError(f"cannot read MyPaint brush {str(path)!r}: {type(err).__name__}") from None
+    if not isinstance(data, dict) or data.get("version") != 3 or not isinstance(data.get("settings"), dict):
+        raise NeuralPaintError(f"{str(path)!r} is not a MyPaint brush file of version 3 (JSON)")
+    s = data["settings"]
+    # the inputs whose range is known here: pressure (at most 0.8 times the brush's gain), random
+    gain = _setting_range(s, "pressure_gain_log")[1]
+    ranges = {"pressure": (0.0, PRESSURE_SCALE * math.exp(gain)), "random": (0.0, 1.0)}
+    top = lambda n, d=0.0: _setting_range(s, n, d, ranges)[1]  # noqa: E731
+    absmax = lambda n: max(abs(v) for v in _setting_range(s, n, 0.0, ranges))  # noqa: E731
+    rlog = _setting_range(s, "radius_logarithmic", 0.0, ranges)
+    radius_extra = rlog[1] - float((s.get("radius_logarithmic") or {}).get("base_value", 0.0))
+    radius_factor = math.exp(max(radius_extra, 0.0) + GAUSS_MAX * max(top("radius_by_random"), 0.0))
+    directional = sum(absmax(n) for n in ("offset_x", "offset_y", "offset_angle", "offset_angle_asc",
+                                          "offset_angle_view", "offset_angle_2", "offset_angle_2_asc",
+                                          "offset_angle_2_view"))
+    offset_factor = (GAUSS_MAX * math.sqrt(2) * (max(top("offset_by_random"), 0.0) + max(top("tracking_noise"), 0.0))
+                     + directional * math.exp(top("offset_multiplier")))
+    speed_offset = 0.1 * absmax("offset_by_speed") * SPEED * 1.5  # norm speed * setting * 0.1 / viewzoom
+    pixels = BOX_PIXELS + max(top("anti_aliasing", 1.0), 0.0)
+    return BrushInfo(name=name, path=str(path), radius_factor=radius_factor,
+                     offset_factor=offset_factor, speed_offset=speed_offset, pixels=pixels)
+
+
+@functools.cache
+def engine_json(path: str) -> bytes:
+    """The brush file's JSON without the settings and inputs this libmypaint does not know (newer
+    brushes use some; libmypaint would warn on every brush made from them)."""
+    data = json.loads(Path(path).read_bytes())
+    settings = {}
+    for name, entry in data["settings"].items():
+        if libmypaint.has_setting(name) and isinstance(entry, dict):
+            inputs = {k: v for k, v in (entry.get("inputs") or {}).items() if libmypaint.has_input(k)}
+            settings[name] = {**entry, "inputs": inputs}
+    return json.dumps({**data, "settings": settings}).encode()
+
+
+# ---- the path -----------------------------------------------------------------------------------
+def _points(params: Tensor, height: float, width: float) -> tuple[Tensor, Tensor, Tensor]:
+    """Start, middle control point and end of the Bezier ``(B, 2)`` in canvas pixels."""
+    scale = params.new_tensor([width, height])
+    start = params[:, 9:11] * scale
+    through = params[:, 2:4] * scale
+    end = params[:, 4:6] * scale
+    return start, 2 * through - 0.5 * (start + end), end
+
+
+def base_radius(size: Tensor | float, scale: float):
+    """Base radius in pixels of strokes of ``size`` on a canvas whose longer side is ``scale``."""
+    if isinstance(size, Tensor):
+        return torch.exp(2 * size) * (scale / REF)
+    return math.exp(2 * size) * (scale / REF)
+
+
+def motion_events(action: np.ndarray, height: float, width: float, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """The motion events ``(N, 4)`` = ``x, y, pressure, dtime`` that paint ``action (12,)`` on a
+    ``height x width`` canvas, in pixels shifted by ``shift = (dy, dx)``; row 0 places the pen."""
+    scale = max(height, width) / REF
+    a = np.clip(np.asarray(action, np.float64), 0.0, 1.0)
+    p0 = np.array([a[9] * width, a[10] * height])
+    c = np.array([a[2] * width, a[3] * height])
+    p2 = np.array([a[4] * width, a[5] * height])
+    p1 = 2 * c - 0.5 * (p0 + p2)
+
+    def bezier(t):
+        t = t[:, None]
+        return (1 - t) ** 2 * p0 + 2 * t * (1 - t) * p1 + t ** 2 * p2
+
+    dense_t = np.linspace(0.0, 1.0, DENSE + 1)
+    dense = bezier(dense_t)
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(dense, axis=0).T))])
+    length = arc[-1] / scale  # reference pixels
+    radius = math.exp(2 * a[1])
+    n = int(np.clip(math.ceil(length / min(STEP * radius, MAX_STEP)), MIN_EVENTS, MAX_EVENTS))
+    s = np.linspace(0.0, 1.0, n + 1)
+    t = np.interp(s * arc[-1], arc, dense_t) if arc[-1] > 0 else s
+    xy = bezier(t)
+    start_p, end_p = PRESSURE_SCALE * a[11], PRESSURE_SCALE * a[0]
+    mean_p = 0.5 * (start_p + end_p)
+    pressure = np.where(s < 0.25, start_p + (mean_p - start_p) * s / 0.25,
+                        np.where(s > 0.75, mean_p + (end_p - mean_p) * (s - 0.75) / 0.25, mean_p))
+    dtime = np.full(n + 1, max(length / n / SPEED, MIN_DTIME))
+    return np.stack([xy[:, 0] - shift[1], xy[:, 1] - shift[0], pressure, dtime], axis=1)
+
+
+# ---- drawing ------------------------------------------------------------------------------------
+_last: dict = {}  # the last stroke drawn: {"key": ..., "surface": TileSurface}
+
+
+def _draw(brush: BrushInfo, action: np.ndarray, height: float, width: float,
+          shift: tuple[float, float]) -> libmypaint.TileSurface:
+    """The surface with ``action`` painted (surface pixel ``(i, j)`` is canvas pixel ``(i, j)``
+    offset by ``shift``); the last one is cached."""
+    key = (brush.path, tuple(float(v) for v in action), float(height), float(width), shift)
+    if _last.get("key") == key:
+        return _last["surface"]
+    old = _last.pop("surface", None)
+    _last.clear()
+    if old is not None:
+        old.close()
+    scale = max(height, width)
+    events = motion_events(action, height, width, shift)
+    surface = libmypaint.TileSurface()
+    try:
+        with libmypaint.Brush(engine_json(brush.path)) as pen:
+            rgb = np.clip(np.asarray(action[6:9], np.float64), 0.0, 1.0)
+            h, s, v = colorsys.rgb_to_hsv(*rgb)
+            pen.set("color_h", h)
+            pen.set("color_s", s)
+            pen.set("color_v", v)
+            pen.set("radius_logarithmic", 2 * float(np.clip(action[1], 0.0, 1.0)) + math.log(scale / REF))
+            if libmypaint.has_setting("paint_mode"):
+                pen.set("paint_mode", 0.0)
+            _warm_up(pen, surface, events[0])
+            libmypaint.paint_events(pen, surface, events, viewzoom=REF / scale)
+    except BaseException:
+        surface.close()
+        raise
+    _last.update(key=key, surface=surface)
+    return surface
+
+
+def _warm_up(pen: libmypaint.Brush, surface: libmypaint.TileSurface, first: np.ndarray) -> None:
+    """Give a new brush defined state before its stroke.
+
+    libmypaint 1.6 reads the previous step's setting values (dab spacing, grid map) on a brush's
+    first step, which for a new brush are uninitialised memory: the first stroke would depend on
+    whatever that memory held (measured: the same action gave different pixels from one run to the
+    next). So the pen is placed at the start point and two still, pressure-less steps are run
+    (after a reset each): they draw no dab and consume no random number, and compute every setting
+    value from defined inputs; the reset before the real stroke clears the brush's state again.
+    Placing the pen also keeps libmypaint's position smoothing from dragging the stroke in from
+    the origin.
+    """
+    x, y = float(first[0]), float(first[1])
+    lib = libmypaint.library()
+    for _ in range(2):
+        lib.mypaint_brush_reset(pen.handle)
+        pen.place(x, y)
+        for _ in range(2):
+            lib.mypaint_brush_stroke_to_2(pen.handle, surface.address, x, y, 0.0, 0.0, 0.0, 0.01, 1.0, 0.0, 0.0)
+    lib.mypaint_brush_reset(pen.handle)
+    pen.place(x, y)
+    surface.tiles.clear()
+
+
+def clear_cache() -> None:
+    """Forget the cached last stroke (frees its tiles)."""
+    old = _last.pop("surface", None)
+    _last.clear()
+    if old is not None:
+        old.close()
+
+
+# ---- the stroke type ----------------------------------------------------------------------------
+@register
+class MyPaint(StrokeType):
+    """Strokes painted by libmypaint with a MyPaint brush (option ``brush``). Not differentiable."""
+
+    name = "mypaint"
+    param_names = ("end_pressure", "size", "ctrl_x", "ctrl_y", "end_x", "end_y", "R", "G", "B",
+                   "start_x", "start_y", "start_pressure")
+    shape = slice(0, 12)
+    colour = slice(6, 9)
+    alpha = None  # no opacity parameter
+    x_indices = (2, 4, 9)
+    y_indices = (3, 5, 10)
+    length_indices = ()
+    differentiable = False
+
+    def __init__(self, brush: str = DEFAULT_BRUSH):
+        self.brush = brush
+        self._info = load_brush(brush)
+
+    @property
+    def options(self) -> dict:
+        return {"brush": self.brush}
+
+    # ---- rendering ----------------------------------------------------------------------------
+    def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
+        B = params.shape[0]
+        h, w = grid.ys.shape[1], grid.xs.shape[2]
+        actions = params.detach().to("cpu", torch.float64).numpy()
+        tops = (grid.ys[:, 0, 0] - 0.5).detach().to("cpu", torch.float64).numpy()
+        lefts = (grid.xs[:, 0, 0] - 0.5).detach().to("cpu", torch.float64).numpy()
+        colour = np.empty((B, 3, h, w), np.float32)
+        alpha = np.empty((B, 1, h, w), np.float32)
+        for i in range(B):
+            top, left = math.floor(tops[i]), math.floor(lefts[i])
+            shift = (float(tops[i] - top), float(lefts[i] - left))
+            surface = _draw(self._info, actions[i], grid.height, grid.width, shift)
+            rgba = surface.read(top, left, h, w).astype(np.float32) * (1.0 / libmypaint.ONE)
+            a = rgba[..., 3]
+            nominal = actions[i, 6:9].astype(np.float32)[None, None, :]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rgb = np.where(a[..., None] > 0, rgba[..., :3] / a[..., None], nominal)
+            colour[i] = np.clip(rgb, 0.0, 1.0).transpose(2, 0, 1)
+            alpha[i, 0] = np.clip(a, 0.0, 1.0)
+        out = dict(device=params.device, dtype=params.dtype)
+        return torch.from_numpy(colour).to(**out), torch.from_numpy(alpha).to(**out)
+
+    def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
+        scale = max(height, width)
+        p = params.detach().clamp(0.0, 1.0)
+        start, control, end = _points(p, height, width)
+        pts = torch.stack([start, control, end], dim=1)  # (B, 3, 2): the curve lies in their hull
+        reach = self._info.reach(base_radius(p[:, 1], scale), scale)
+        lo, hi = pts.min(dim=1).values, pts.max(dim=1).values
+        return torch.stack([lo[:, 1] - reach, lo[:, 0] - reach, hi[:, 1] + reach, hi[:, 0] + reach], dim=1)
+
+    @torch.no_grad()
+    def covered_tiles(self, one: Tensor, box: tuple[int, int, int, int], height: int, width: int,
+                      tile: int) -> Tensor:
+        """``(n, 2)`` origins of the ``tile x tile`` squares laid from ``box``'s corner that the stroke
+        ``one (1, 12)`` paints (exactly: the stroke is drawn once, and cached for the renders of
+        those tiles). The hook ``canvas.covered_tiles`` uses instead of a coarse render."""
+        self.check_params(one)
+        top, left, bottom, right = box
+        ny, nx = -(-(bottom - top) // tile), -(-(right - left) // tile)
+        action = one[0].detach().clamp(0.0, 1.0).to("cpu", torch.float64).numpy()
+        surface = _draw(self._info, action, height, width, (0.0, 0.0))
+        hit = np.zeros((ny, nx), bool)
+        size = libmypaint.TILE
+        for (tx, ty), t in surface.tiles.items():
+            ys, xs = np.nonzero(t[..., 3])
+            if ys.size == 0:
+                continue
+            iy = (ys + ty * size - top) // tile
+            ix = (xs + tx * size - left) // tile
+            keep = (iy >= 0) & (iy < ny) & (ix >= 0) & (ix < nx)
+            hit[iy[keep], ix[keep]] = True
+        iy, ix = np.nonzero(hit)
+        origins = np.stack([top + iy * tile, left + ix * tile], axis=1)
+        return torch.from_numpy(origins.astype(np.int64)).to(one.device)
+
+    # ---- sampling -----------------------------------------------------------------------------
+    @staticmethod
+    def _assemble(start: Tensor, through: Tensor, end: Tensor, size: Tensor, rgb: Tensor,
+                  start_p: Tensor, end_p: Tensor) -> Tensor:
+        return torch.cat([end_p[:, None], size[:, None], through, end, rgb, start, start_p[:, None]],
+                         dim=1).clamp(0.0, 1.0)
+
+    @staticmethod
+    def size_for_radius(radius: Tensor) -> Tensor:
+        """The ``size`` parameter whose radius is ``radius`` (a fraction of the canvas's longer side),
+        clamped to [0, 1] (radii of 1/64 .. 7.4/64)."""
+        return (0.5 * torch.log((radius * REF).clamp_min(1e-6))).clamp(0.0, 1.0)
+
+    def sample_painting(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        pts, length = sample_curves(n, generator)
+        start, control, end = pts[:, 0:2], pts[:, 2:4], pts[:, 4:6]
+        through = 0.25 * (start + 2 * control + end)  # the curve's middle
+        ratio = 0.04 + 0.1 * torch.rand(n, generator=generator)  # radius / length (the dabs scatter)
+        size = self.size_for_radius(length * ratio)
+        rgb = torch.rand(n, 3, generator=generator)
+        pressure = 0.4 + 0.6 * torch.rand(n, 2, generator=generator)
+        return self._assemble(start, through, end, size, rgb, pressure[:, 0], pressure[:, 1])
+
+    def init_strokes(self, centres: Tensor, colours: Tensor, sizes: Tensor,
+                     generator: torch.Generator | None = None) -> Tensor:
+        pts = init_curves(centres, sizes, generator)
+        start, control, end = pts[:, 0:2], pts[:, 2:4], pts[:, 4:6]
+        through = (0.25 * (start + 2 * control + end)).clamp(0.0, 1.0)
+        size = self.size_for_radius(0.3 * sizes)
+        half = torch.full_like(sizes, 0.5)
+        return self._assemble(start, through, end, size, colours, half, half)
+
+    def to_canvas(self, params: Tensor, box: tuple[int, int, int, int], height: int, width: int) -> Tensor:
+        """Positions as for every type; the logarithmic size shifts by ``ln(block / canvas) / 2``
+        (longer sides) and is clamped at 0: strokes thinner than the canvas's smallest radius
+        (1/64 of its longer side) get that radius."""
+        out = super().to_canvas(params, box, height, width)
+        _, _, bh, bw = box
+        out[:, 1] = (params[:, 1] + 0.5 * math.log(max(bh, bw) / max(height, width))).clamp(0.0, 1.0)
+        return out
+
+
+__all__ = ["DEFAULT_BRUSH", "MyPaint", "available_brushes", "find_brush", "load_brush", "motion_events"]

@@ -1,0 +1,94 @@
+"""Benchmark: how closely the SVG export matches the engines, and how big it is.
+
+    python scripts/bench_svg.py [--n 200] [--size 512] [--seed 0] [--threads 1] [--types ...] [--json bench_results/svg.json]
+
+For each stroke type, a seeded random painting (``random_painting``: strokes sized 2-30 % of the
+canvas, largest first) of ``--n`` strokes on a ``--size`` square canvas is exported as SVG
+(vector, and with ``raster=True``: every stroke an embedded PNG), rendered by ``rsvg-convert`` at
+``--size`` and compared with the engine's render rounded to 8 bits: PSNR over the whole image,
+the SVG's size, and the seconds to export and to rasterise it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+
+def rsvg_version(rsvg: str) -> str:
+    return subprocess.run([rsvg, "--version"], capture_output=True, text=True).stdout.strip()
+
+
+def measure(stroke_type: str, n: int, size: int, seed: int, raster: bool, rsvg: str, work: pathlib.Path,
+            reference: np.ndarray, strokes) -> dict:
+    from neuralpaint.export.svg import strokes_to_svg
+    from neuralpaint.images import read_image
+
+    start = time.perf_counter()
+    text = strokes_to_svg(strokes, raster=raster)
+    export_s = time.perf_counter() - start
+    src, png = work / f"{stroke_type}.svg", work / f"{stroke_type}.png"
+    src.write_text(text)
+    start = time.perf_counter()
+    subprocess.run([rsvg, "-o", str(png), str(src)], check=True)
+    rsvg_s = time.perf_counter() - start
+    rendered = read_image(png)
+    mse = float(np.mean((rendered.astype(np.float64) - reference) ** 2))
+    return {"stroke": stroke_type, "mode": "raster" if raster else "vector", "n": n, "size": size, "seed": seed,
+            "psnr_db": round(10 * np.log10(1.0 / mse), 2), "svg_kb": round(len(text.encode()) / 1024, 1),
+            "export_s": round(export_s, 2), "rsvg_s": round(rsvg_s, 2)}
+
+
+def main() -> None:
+    from neuralpaint.canvas import render_painting
+    from neuralpaint.export.svg import vector_types
+    from neuralpaint.render import random_painting
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--types", nargs="+", default=None)
+    ap.add_argument("--no-raster", action="store_true", help="skip the raster-fallback rows")
+    ap.add_argument("--json", default="bench_results/svg.json")
+    args = ap.parse_args()
+    rsvg = shutil.which("rsvg-convert")
+    if rsvg is None:
+        sys.exit("bench_svg: rsvg-convert not found (Debian: apt-get install librsvg2-bin)")
+    torch.set_num_threads(args.threads)
+
+    rows = []
+    print(f"{args.n} random strokes, {args.size}x{args.size}, seed {args.seed}; {rsvg_version(rsvg)}")
+    print(f"{'stroke type':<15}{'mode':<8}{'PSNR dB':>9}{'SVG KB':>10}{'export s':>10}{'rsvg s':>8}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for stroke_type in args.types or vector_types():
+            strokes = random_painting(stroke_type, args.n, args.size, args.size, seed=args.seed)
+            canvas = render_painting(strokes.stroke(), strokes.params_tensor(), args.size, args.size,
+                                     strokes.canvas_colour)
+            reference = np.round(canvas.permute(1, 2, 0).numpy().astype(np.float64) * 255) / 255
+            for raster in (False,) if args.no_raster else (False, True):
+                r = measure(stroke_type, args.n, args.size, args.seed, raster, rsvg, pathlib.Path(tmp),
+                            reference, strokes)
+                rows.append(r)
+                print(f"{r['stroke']:<15}{r['mode']:<8}{r['psnr_db']:>9.2f}{r['svg_kb']:>10,.1f}"
+                      f"{r['export_s']:>10.2f}{r['rsvg_s']:>8.2f}")
+    out = pathlib.Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"rsvg": rsvg_version(rsvg), "torch": torch.__version__,
+                               "machine": platform.machine(), "threads": args.threads, "results": rows},
+                              indent=1) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
