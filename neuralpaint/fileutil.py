@@ -46,3 +46,16 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
         yield f
         f.flush()
         os.fsync(f.fileno())
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; ``NeuralPaintError`` when it cannot be written."""
+    from .errors import NeuralPaintError
+
+    path = Path(path)
+    try:
+        with atomic_write(path) as f:
+            f.write(text.encode("utf-8"))
+    except OSError as err:
+        raise NeuralPaintError(f"{path}: cannot write: {err.strerror or err}") from None
+    return path

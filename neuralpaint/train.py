@@ -37,6 +37,22 @@ from .strokes import StrokeType, get_stroke_type
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train_renderer.yaml"
 
 
+def layered_config(default: Path, path: str | os.PathLike | None, overrides: dict) -> dict:
+    """Config values: the YAML at ``default`` (when it exists), then the YAML at ``path``, then
+    ``overrides`` (``None`` values ignored). ``NeuralPaintError`` on unreadable files."""
+    values: dict = {}
+    for source in ([default] if default.is_file() else []) + ([Path(path)] if path else []):
+        try:
+            loaded = yaml.safe_load(Path(source).read_text()) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise NeuralPaintError(f"{source}: cannot read config ({str(err).splitlines()[0]})") from None
+        if not isinstance(loaded, dict):
+            raise NeuralPaintError(f"{source}: a config must be a mapping of keys to values")
+        values.update(loaded)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return values
+
+
 @dataclass
 class TrainConfig:
     """A training run. Defaults mirror ``configs/train_renderer.yaml``."""
@@ -64,16 +80,7 @@ class TrainConfig:
     def from_yaml(cls, path: str | os.PathLike | None = None, **overrides) -> "TrainConfig":
         """Defaults, then the YAML file (``configs/train_renderer.yaml`` when ``None``), then
         ``overrides`` (``None`` values are ignored)."""
-        values: dict = {}
-        for source in ([DEFAULT_CONFIG] if DEFAULT_CONFIG.is_file() else []) + ([Path(path)] if path else []):
-            try:
-                loaded = yaml.safe_load(Path(source).read_text()) or {}
-            except (OSError, yaml.YAMLError) as err:
-                raise NeuralPaintError(f"{source}: cannot read config ({str(err).splitlines()[0]})") from None
-            if not isinstance(loaded, dict):
-                raise NeuralPaintError(f"{source}: a config must be a mapping of keys to values")
-            values.update(loaded)
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        values = layered_config(DEFAULT_CONFIG, path, overrides)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

@@ -44,7 +44,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-import yaml
 from torch import Tensor
 
 from .errors import NeuralPaintError
@@ -54,7 +53,7 @@ from .nets.gan import CONDITIONS, Critic, CriticConfig, on_white
 from .render import resolve_device
 from .renderer import save_checkpoint
 from .strokes import StrokeType, get_stroke_type
-from .train import psnr
+from .train import layered_config, psnr
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train_gan.yaml"
 PHASES = {1: "pre-train", 2: "critic", 3: "gan"}
@@ -111,16 +110,7 @@ class GanConfig:
     def from_yaml(cls, path: str | os.PathLike | None = None, **overrides) -> "GanConfig":
         """Defaults, then ``configs/train_gan.yaml``, then the YAML file at ``path``, then
         ``overrides`` (``None`` values are ignored)."""
-        values: dict = {}
-        for source in ([DEFAULT_CONFIG] if DEFAULT_CONFIG.is_file() else []) + ([Path(path)] if path else []):
-            try:
-                loaded = yaml.safe_load(Path(source).read_text()) or {}
-            except (OSError, yaml.YAMLError) as err:
-                raise NeuralPaintError(f"{source}: cannot read config ({str(err).splitlines()[0]})") from None
-            if not isinstance(loaded, dict):
-                raise NeuralPaintError(f"{source}: a config must be a mapping of keys to values")
-            values.update(loaded)
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        values = layered_config(DEFAULT_CONFIG, path, overrides)
         if values.pop("net", "gan") != "gan":
             raise NeuralPaintError("a gan training config is for net: gan only")
         known = {f.name for f in dataclasses.fields(cls)}

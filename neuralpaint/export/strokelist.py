@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NeuralPaintError
-from ..fileutil import atomic_write
+from ..fileutil import write_text_atomic
 from ..strokesfile import Strokes
 
 FORMATS = ("json", "csv")
@@ -244,14 +244,7 @@ def stroke_list_text(strokes: Strokes, fmt: str = "json", units: str = "px", wid
 def write_stroke_list(strokes: Strokes, path: str | os.PathLike, fmt: str = "json", units: str = "px",
                       width: float | None = None) -> Path:
     """Write ``stroke_list_text(...)`` to ``path`` atomically (parent directories created)."""
-    path = Path(path)
-    text = stroke_list_text(strokes, fmt, units, width)
-    try:
-        with atomic_write(path) as f:
-            f.write(text.encode("utf-8"))
-    except OSError as err:
-        raise NeuralPaintError(f"{path}: cannot write: {err.strerror or err}") from None
-    return path
+    return write_text_atomic(path, stroke_list_text(strokes, fmt, units, width))
 
 
 # ---- reading back -----------------------------------------------------------------------------

@@ -48,7 +48,7 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 
 from ..errors import NeuralPaintError
-from ..fileutil import atomic_write
+from ..fileutil import write_text_atomic
 from ..strokesfile import Strokes
 
 FLATNESS = 0.1  # output pixels: chords of a Bezier outline stay this close to the curve
@@ -480,11 +480,4 @@ def write_svg(strokes: Strokes, path: str | os.PathLike, width: int | None = Non
               raster: bool = False) -> Path:
     """Write ``strokes_to_svg(strokes, width, raster=raster)`` to ``path`` atomically (parent
     directories created). Returns ``path``; ``NeuralPaintError`` when it cannot be written."""
-    path = Path(path)
-    text = strokes_to_svg(strokes, width, raster=raster)
-    try:
-        with atomic_write(path) as f:
-            f.write(text.encode("utf-8"))
-    except OSError as err:
-        raise NeuralPaintError(f"{path}: cannot write: {err.strerror or err}") from None
-    return path
+    return write_text_atomic(path, strokes_to_svg(strokes, width, raster=raster))
