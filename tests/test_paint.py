@@ -333,3 +333,76 @@ def test_unusable_output_directory_fails_before_painting(photo, tmp_path, monkey
     blocker.write_text("")
     status, _, err = run("paint", "--img", photo, *FAST, "--stroke", "rectangle", "--out", blocker / "o")
     assert_user_error(status, err, "not a directory")
+
+
+def test_visible_area_counts_only_what_later_strokes_leave_showing():
+    alpha = torch.zeros(1, 3, 1, 4, 4)
+    alpha[0, 0] = 1.0  # opaque, whole window
+    alpha[0, 1, :, :2] = 0.5  # half transparent, top half
+    alpha[0, 2, :, :, :1] = 1.0  # opaque, left column
+    inside = torch.ones(1, 1, 4, 4)
+    area = progressive.visible_area(alpha, inside)[0]
+    # stroke 2: 4 px; stroke 1: 8 px minus 2 under stroke 2, times 0.5;
+    # stroke 0: 12 px outside stroke 2, 6 of them under stroke 1 at half strength
+    assert torch.allclose(area, torch.tensor([6 + 6 * 0.5, 6 * 0.5, 4.0]))
+    inside[..., :, 2:] = 0  # pixels off the canvas do not count
+    assert progressive.visible_area(alpha, inside)[0, 2] == 4.0
+
+
+def _hidden_stroke_run(respawn_at):
+    """Optimise two rectangle strokes, the first hidden under an opaque second one, with a learning
+    rate too small to move anything: only a respawn can change the first stroke."""
+    from neuralpaint.painter.layout import crop_windows, make_level
+    from neuralpaint.renderer import EngineRenderer
+
+    stroke = get_stroke_type("rectangle")
+    level = make_level(1, 16, 16, 16, 0.25)
+    photo = torch.rand(3, 16, 16, generator=torch.Generator().manual_seed(0))
+    target, inside = crop_windows(photo, level)
+    background, _ = crop_windows(torch.ones(3, 16, 16), level)
+    params = torch.zeros(1, 2, stroke.n_params)
+    centres = torch.tensor([[0.5, 0.5], [0.5, 0.5]])
+    params[0] = stroke.init_strokes(centres, torch.full((2, 3), 0.5), torch.tensor([0.1, 1.0]),
+                                    torch.Generator().manual_seed(1))
+    params[0, :, stroke.alpha] = 1.0
+    cfg = PaintConfig(stroke="rectangle", iters_per_stroke=4, lr=1e-9, respawn_at=respawn_at, init_opacity=0.4)
+    active = torch.ones(1, 2, dtype=torch.bool)
+    out = progressive.optimise_level(EngineRenderer(stroke), stroke, params, active, target, background, inside,
+                                     cfg, None, lambda loss: None, level, torch.Generator().manual_seed(2))
+    return params, out, stroke
+
+
+def test_vanished_strokes_restart_where_the_error_is():
+    params, out, stroke = _hidden_stroke_run(respawn_at=(0.5,))
+    assert torch.allclose(out[0, 1], params[0, 1], atol=1e-6)  # the visible stroke stays
+    assert not torch.allclose(out[0, 0], params[0, 0], atol=1e-3)  # the hidden one starts again
+    assert out[0, 0, stroke.alpha].item() == pytest.approx(0.4)  # as a fresh, half-transparent stroke
+    params, out, _ = _hidden_stroke_run(respawn_at=())
+    assert torch.allclose(out, params, atol=1e-6)
+
+
+@pytest.mark.parametrize("stroke_type", ["rectangle", "markerpen"])
+def test_windowed_compositing_matches_whole_canvas_compositing(stroke_type):
+    """The refinement's in-place window compositing gives the same image and the same gradients
+    (for the strokes and the background) as plain autograd through whole-canvas compositing."""
+    from neuralpaint.canvas import composite_in_order
+    from neuralpaint.painter.refine import render_over
+    from neuralpaint.renderer import EngineRenderer
+
+    stroke = get_stroke_type(stroke_type)
+    gen = torch.Generator().manual_seed(3)
+    params = stroke.sample_painting(12, gen).double()
+    params[:4, stroke.shape] = params[:4, stroke.shape] * 0.3  # a few small strokes too (other window sizes)
+    background = torch.rand(3, 20, 24, generator=gen, dtype=torch.float64)
+    weights = torch.rand(3, 20, 24, generator=gen, dtype=torch.float64)
+
+    def grads(draw):
+        p, bg = params.clone().requires_grad_(True), background.clone().requires_grad_(True)
+        image = draw(p, bg)
+        (image * weights).sum().backward()
+        return image.detach(), p.grad, bg.grad
+
+    fast = grads(lambda p, bg: render_over(stroke, EngineRenderer(stroke), p, bg))
+    slow = grads(lambda p, bg: composite_in_order(*stroke.render(p, 20, 24), bg))
+    for a, b in zip(fast, slow):
+        assert torch.allclose(a, b, atol=1e-9)

@@ -24,6 +24,9 @@ class PaintConfig:
     iters_per_stroke: int = 40  # optimiser steps every stroke receives
     schedule: str = "joint"  # joint: a block's strokes start together; published: one by one, all re-optimised
     lr: float = 0.02
+    init_opacity: float = 0.4  # opacity of new strokes (stroke types with an opacity parameter)
+    respawn_at: tuple[float, ...] = (0.25, 0.5)  # fractions of a level's steps at which vanished strokes restart
+    respawn_pixels: float = 4.0  # a stroke showing on fewer working pixels than this has vanished
     work_size: int = 64  # blocks are optimised at most this many pixels across
     overlap: float = 0.25  # each block's window reaches this fraction of a block beyond its edges
     refine_steps: int = 30  # joint steps on all strokes over the whole canvas at the end
@@ -47,6 +50,8 @@ class PaintConfig:
             (8 <= self.work_size <= 1024, f"work_size must be in 8..1024, got {self.work_size}"),
             (0 <= self.overlap <= 1, f"overlap must be in 0..1, got {self.overlap}"),
             (self.lr > 0 and self.refine_lr > 0, "learning rates must be positive"),
+            (0 < self.init_opacity <= 1, f"init_opacity must be in (0, 1], got {self.init_opacity}"),
+            (all(0 < f < 1 for f in self.respawn_at), f"respawn_at fractions must be in (0, 1), got {self.respawn_at}"),
             (self.refine_steps >= 0, f"refine_steps must be 0 or more, got {self.refine_steps}"),
             (8 <= self.refine_size <= 4096, f"refine_size must be in 8..4096, got {self.refine_size}"),
         ]

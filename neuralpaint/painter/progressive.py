@@ -2,8 +2,10 @@
 
 At each level every block gets the same number of new strokes. They start where the current
 canvas is furthest from the photo (sampled from the blurred error map) in the photo's colour
-there, and all strokes of all blocks are optimised together, each composited in order over the
-real render of every earlier stroke, under pixel L1 (+ optional optimal transport). Each block is
+there, half transparent, and all strokes of all blocks are optimised together, each composited in
+order over the real render of every earlier stroke, under pixel L1 (+ optional optimal transport).
+Strokes that vanish during a level (covered, shrunk or faded) start again where the error is then
+largest. Each block is
 seen through a window that reaches past its edges, so strokes cross block borders and no seams
 show. Blocks are optimised at a small working resolution (the engines render at any size), and
 every stroke receives ``iters_per_stroke`` optimiser steps, so cost grows linearly with the
@@ -13,6 +15,7 @@ onto the full-size canvas.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import torch
@@ -55,20 +58,25 @@ def _blur(image: Tensor, sigma: float) -> Tensor:
     return kornia.filters.gaussian_blur2d(image, (k, k), (sigma, sigma), border_type="replicate")
 
 
-def init_level(stroke: StrokeType, level: Level, photo: Tensor, canvas: Tensor, per_block: int,
-               generator: torch.Generator) -> Tensor:
-    """``(n_blocks, per_block, d)`` starting strokes in window coordinates: centres sampled from
-    each block's blurred error map (inside the block proper), colour from the photo there, sizes a
-    third to two thirds of a block, largest first."""
-    device = photo.device
-    error = (canvas - photo).abs().mean(0, keepdim=True)[None]  # (1, 1, H, W)
-    error = _blur(error, sigma=max(0.5, 0.15 * level.win_h))[0]
-    err_win, inside = crop_windows(error, level)  # (nb, 1, h, w)
-    photo_win, _ = crop_windows(photo, level)  # (nb, 3, h, w)
+def error_windows(painted: Tensor, target: Tensor, level: Level) -> Tensor:
+    """Blurred absolute error of ``painted`` vs ``target`` (both ``(nb, 3, h, w)``, one level's
+    windows), ``(nb, 1, h, w)``: where new strokes should start."""
+    error = (painted - target).abs().mean(1, keepdim=True)
+    return _blur(error, sigma=max(0.5, 0.15 * level.win_h))
+
+
+def sample_starts(stroke: StrokeType, level: Level, error_win: Tensor, photo_win: Tensor, inside: Tensor,
+                  per_block: int, opacity: float, generator: torch.Generator) -> Tensor:
+    """``(nb, per_block, d)`` starting strokes in window coordinates: centres sampled from each
+    block's error map ``error_win (nb, 1, h, w)`` (squared; inside the block proper), colour from
+    ``photo_win (nb, 3, h, w)`` there, sizes a third to two thirds of a block, largest first, and
+    opacity ``opacity`` where the stroke type has one (an opaque start sits on the bound A = 1,
+    where the gradient cannot move it, and hides everything under it)."""
+    device = photo_win.device
+    nb, _, h, w = error_win.shape
     core = torch.zeros_like(inside)
-    core[:, :, level.margin_h : level.win_h - level.margin_h, level.margin_w : level.win_w - level.margin_w] = 1
-    weight = (err_win.clamp_min(0) ** 2 + 1e-6) * inside * core
-    nb, h, w = weight.shape[0], level.win_h, level.win_w
+    core[:, :, level.margin_h : h - level.margin_h, level.margin_w : w - level.margin_w] = 1
+    weight = (error_win.clamp_min(0) ** 2 + 1e-6) * inside * core
     idx = torch.multinomial(weight.view(nb, -1).cpu(), per_block, replacement=True, generator=generator).to(device)
     ys, xs = (idx // w).float() + 0.5, (idx % w).float() + 0.5  # (nb, m) window pixels
     colours = photo_win.flatten(2).gather(2, idx[:, None, :].expand(nb, 3, per_block)).transpose(1, 2)  # (nb, m, 3)
@@ -77,7 +85,28 @@ def init_level(stroke: StrokeType, level: Level, photo: Tensor, canvas: Tensor, 
     sizes = (block * (0.33 + 0.34 * u)).sort(dim=1, descending=True).values
     centres = torch.stack([xs / w, ys / h], dim=-1)
     params = stroke.init_strokes(centres.view(-1, 2), colours.reshape(-1, 3), sizes.reshape(-1), generator)
+    if stroke.alpha is not None:
+        params[:, stroke.alpha] = opacity
     return params.view(nb, per_block, -1)
+
+
+def init_level(stroke: StrokeType, level: Level, photo: Tensor, canvas: Tensor, per_block: int,
+               opacity: float, generator: torch.Generator) -> Tensor:
+    """``(n_blocks, per_block, d)`` starting strokes for ``level`` on the working-size ``photo``
+    and ``canvas`` (both ``(3, H, W)``); see ``sample_starts``."""
+    error = (canvas - photo).abs().mean(0, keepdim=True)[None]  # (1, 1, H, W), blurred across block borders
+    error_win, _ = crop_windows(_blur(error, sigma=max(0.5, 0.15 * level.win_h))[0], level)
+    photo_win, inside = crop_windows(photo, level)
+    return sample_starts(stroke, level, error_win, photo_win, inside, per_block, opacity, generator)
+
+
+def visible_area(alpha: Tensor, inside: Tensor) -> Tensor:
+    """Pixels of each stroke that show in the finished block: ``alpha (nb, m, 1, h, w)`` of
+    strokes composited in order, ``inside (nb, 1, h, w)`` -> ``(nb, m)``. A stroke's pixel shows
+    with weight alpha times the transmittance ``prod (1 - alpha)`` of every later stroke."""
+    clear = (1 - alpha).flip(1).cumprod(1).flip(1)  # clear[:, j] = prod_{k >= j} (1 - alpha_k)
+    later = torch.cat([clear[:, 1:], torch.ones_like(clear[:, :1])], dim=1)
+    return (alpha * later * inside[:, None]).flatten(2).sum(2)
 
 
 def composite_blocks(colour: Tensor, alpha: Tensor, background: Tensor, active: Tensor) -> Tensor:
@@ -90,17 +119,49 @@ def composite_blocks(colour: Tensor, alpha: Tensor, background: Tensor, active: 
     return out
 
 
+@torch.no_grad()
+def respawn_vanished(stroke: StrokeType, level: Level, params: Tensor, alpha: Tensor, painted: Tensor,
+                     target: Tensor, inside: Tensor, active: Tensor, cfg: PaintConfig,
+                     opt: torch.optim.Optimizer, generator: torch.Generator) -> bool:
+    """Restart, in place, every active stroke of ``params (nb, m, d)`` that shows on fewer than
+    ``cfg.respawn_pixels`` pixels (``alpha (nb, m, 1, h, w)``, ``painted``/``target``
+    ``(nb, 3, h, w)``): fresh starts where the error is now largest, optimiser state cleared.
+    Returns whether any stroke restarted."""
+    nb, m, _ = params.shape
+    lost = (visible_area(alpha * active.view(nb, m, 1, 1, 1), inside) < cfg.respawn_pixels) & active
+    if not lost.any():
+        return False
+    fresh = sample_starts(stroke, level, error_windows(painted, target, level), target, inside, m,
+                          cfg.init_opacity, generator)
+    params[lost] = fresh[lost]
+    for buf in opt.state[params].values():
+        if buf.dim() == 3:  # Adam's exp_avg and exp_avg_sq (not the step counter)
+            buf[lost] = 0
+    return True
+
+
 def optimise_level(renderer, stroke: StrokeType, params: Tensor, active: Tensor, target: Tensor,
                    background: Tensor, inside: Tensor, cfg: PaintConfig, ot: SinkhornLoss | None,
-                   tick) -> Tensor:
-    """Adam on ``params (nb, m, d)`` for ``cfg.iters_per_stroke`` steps; returns the result."""
+                   tick, level: Level | None = None, generator: torch.Generator | None = None) -> Tensor:
+    """Adam on ``params (nb, m, d)`` for ``cfg.iters_per_stroke`` steps; returns the result.
+
+    With ``level`` and ``generator`` given, at the fractions ``cfg.respawn_at`` of the steps every
+    active stroke that shows on fewer than ``cfg.respawn_pixels`` pixels (covered by later strokes,
+    shrunk or faded away) starts again where the block's error is then largest, with a fresh
+    optimiser state: no stroke of the budget is wasted."""
     nb, m, d = params.shape
     h, w = target.shape[-2:]
     params = params.clone().requires_grad_(True)
     opt = torch.optim.Adam([params], lr=cfg.lr)
-    for _ in range(cfg.iters_per_stroke):
+    respawn = {round(f * cfg.iters_per_stroke) for f in cfg.respawn_at} if level is not None else set()
+    for i in range(cfg.iters_per_stroke):
         colour, alpha = renderer.render(params.view(nb * m, d), h, w)
-        painted = composite_blocks(colour.view(nb, m, 3, h, w), alpha.view(nb, m, 1, h, w), background, active)
+        alpha = alpha.view(nb, m, 1, h, w)
+        painted = composite_blocks(colour.view(nb, m, 3, h, w), alpha, background, active)
+        if i in respawn and i > 0 and respawn_vanished(stroke, level, params, alpha, painted, target, inside,
+                                                      active, cfg, opt, generator):
+            colour, alpha = renderer.render(params.view(nb * m, d), h, w)
+            painted = composite_blocks(colour.view(nb, m, 3, h, w), alpha.view(nb, m, 1, h, w), background, active)
         loss = masked_l1(painted, target, inside)
         if ot is not None:
             loss = loss + cfg.ot_weight * ot(painted, target)
@@ -145,6 +206,7 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
     rounds = [math.ceil(n / lvl.n_blocks) if cfg.schedule == "published" else 1 for lvl, n in zip(plans, budget) if n]
     total = cfg.iters_per_stroke * sum(rounds) + cfg.refine_steps
     bar = tqdm(total=total, disable=not progress, desc="painting", unit="step")
+    start = time.perf_counter()
     try:
         for level, n in zip(plans, budget):
             if n == 0:
@@ -160,7 +222,7 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
             active = torch.ones(level.n_blocks, per_block, dtype=torch.bool, device=device)
             if surplus:
                 active[block_error.argsort()[:surplus], -1] = False
-            init = init_level(stroke, level, photo_s, canvas_s, per_block, generator)
+            init = init_level(stroke, level, photo_s, canvas_s, per_block, cfg.init_opacity, generator)
 
             def tick(loss: float) -> None:
                 bar.update(1)
@@ -175,12 +237,14 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
                     upto = active & (torch.arange(per_block, device=device) < j)
                     params = optimise_level(renderer, stroke, params, upto, target, background, inside, cfg, use_ot, tick)
             else:
-                params = optimise_level(renderer, stroke, init, active, target, background, inside, cfg, use_ot, tick)
+                params = optimise_level(renderer, stroke, init, active, target, background, inside, cfg, use_ot, tick,
+                                        level, generator)
             new = to_canvas_order(stroke, params, active, level)
             render_painting(stroke, new, H, W, canvas=state.canvas)
             state.params = torch.cat([state.params, new])
             l1 = (state.canvas - photo).abs().mean().item()
-            state.log.append({"level": f"{level.rows}x{level.cols}", "strokes": int(new.shape[0]), "l1": round(l1, 5)})
+            state.log.append({"level": f"{level.rows}x{level.cols}", "strokes": int(new.shape[0]), "l1": round(l1, 5),
+                              "seconds": round(time.perf_counter() - start, 2)})
         if cfg.refine_steps:
             def tick(loss: float) -> None:
                 bar.update(1)
@@ -191,7 +255,8 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
             state.params = refined
             state.canvas = render_painting(stroke, refined, H, W, cfg.canvas_colour)
             l1 = (state.canvas - photo).abs().mean().item()
-            state.log.append({"level": "refine", "strokes": int(refined.shape[0]), "l1": round(l1, 5)})
+            state.log.append({"level": "refine", "strokes": int(refined.shape[0]), "l1": round(l1, 5),
+                              "seconds": round(time.perf_counter() - start, 2)})
     except KeyboardInterrupt:
         state.interrupted = True
     finally:

@@ -34,30 +34,62 @@ def _windows(stroke: StrokeType, params: Tensor, height: int, width: int) -> tup
     return sides.long(), corner.long()
 
 
+class _CompositeWindows(torch.autograd.Function):
+    """Strokes rendered in square windows, composited in order over a canvas.
+
+    Autograd through a chain of N whole-canvas updates costs N canvas-sized tensors each way;
+    this op works in place and touches only the windows. Forward keeps each window's content
+    from before its stroke (the sum of window areas), and backward walks the strokes in reverse:
+    for ``out = before + a * (c - before)``, ``dc = g * a``, ``da = sum_rgb g * (c - before)``,
+    and the gradient passed on to earlier strokes is ``g * (1 - a)``.
+    """
+
+    @staticmethod
+    def forward(ctx, background: Tensor, order: list, pad: int, *windows: Tensor) -> Tensor:
+        _, H, W = background.shape
+        canvas = F.pad(background.detach(), (0, pad, 0, pad))
+        befores = []
+        for group, k, top, left, side in order:
+            colour, alpha = windows[2 * group][k], windows[2 * group + 1][k]
+            window = canvas[:, top : top + side, left : left + side]
+            befores.append(window.clone())
+            window.add_(alpha * (colour - window))
+        ctx.order, ctx.pad, ctx.befores, ctx.size = order, pad, befores, (H, W)
+        ctx.save_for_backward(*windows)
+        return canvas[:, :H, :W].clone()
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        windows = ctx.saved_tensors
+        H, W = ctx.size
+        g = F.pad(grad, (0, ctx.pad, 0, ctx.pad))
+        grads = [torch.zeros_like(t) for t in windows]
+        for (group, k, top, left, side), before in zip(reversed(ctx.order), reversed(ctx.befores)):
+            colour, alpha = windows[2 * group][k], windows[2 * group + 1][k]
+            gw = g[:, top : top + side, left : left + side]
+            grads[2 * group][k] = gw * alpha
+            grads[2 * group + 1][k] = (gw * (colour - before)).sum(0, keepdim=True)
+            gw.mul_(1 - alpha)
+        grad_background = g[:, :H, :W] if ctx.needs_input_grad[0] else None
+        return (grad_background, None, None, *grads)
+
+
 def render_over(stroke: StrokeType, renderer, params: Tensor, background: Tensor) -> Tensor:
     """Differentiably composite strokes ``params (N, d)`` in order over ``background (3, H, W)``,
     each rendered only in its window. Returns ``(3, H, W)``."""
     _, H, W = background.shape
+    if params.shape[0] == 0:
+        return background
     sides, corners = _windows(stroke, params, H, W)
-    pad = int(sides.max().item()) if len(sides) else 0
-    canvas = F.pad(background, (0, pad, 0, pad))  # windows may run over the right/bottom edges
-    rendered: dict[int, tuple[Tensor, Tensor, Tensor]] = {}
-    for side in sides.unique().tolist():
+    windows, where = [], {}
+    for group, side in enumerate(sides.unique().tolist()):
         idx = (sides == side).nonzero(as_tuple=True)[0]
-        colour, alpha = render_window(stroke, renderer, params[idx], H, W, side, corners[idx])
-        rendered[side] = (idx, colour, alpha)
-    slot = {}
-    for side, (idx, colour, alpha) in rendered.items():
+        windows.extend(render_window(stroke, renderer, params[idx], H, W, side, corners[idx]))
         for k, i in enumerate(idx.tolist()):
-            slot[i] = (side, colour[k], alpha[k])
-    Hp, Wp = canvas.shape[1:]
-    for i in range(params.shape[0]):
-        side, colour, alpha = slot[i]
-        t, l = corners[i].tolist()
-        window = canvas[:, t : t + side, l : l + side]
-        change = alpha * (colour - window)
-        canvas = canvas + F.pad(change, (l, Wp - l - side, t, Hp - t - side))
-    return canvas[:, :H, :W]
+            where[i] = (group, k)
+    order = [(*where[i], top, left, side)
+             for i, ((top, left), side) in enumerate(zip(corners.tolist(), sides.tolist()))]
+    return _CompositeWindows.apply(background, order, int(sides.max().item()), *windows)
 
 
 def render_window(stroke: StrokeType, renderer, params: Tensor, height: int, width: int, side: int,
