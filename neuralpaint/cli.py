@@ -68,6 +68,29 @@ def _format_scale(scale: float) -> str:
     return str(int(scale)) if float(scale).is_integer() else repr(float(scale))
 
 
+def add_brush_argument(p: argparse.ArgumentParser) -> None:
+    """``--brush``: the oil brush's texture or the MyPaint brush (checked by ``brush_options``)."""
+    from .strokes.brushes import BRUSHES
+
+    p.add_argument("--brush", default=None, metavar="NAME",
+                   help=f"oilpaintbrush: its texture, one of {', '.join(sorted(BRUSHES))} (default: oil); "
+                   "mypaint: an installed MyPaint brush such as classic/charcoal, or a .myb file "
+                   "(default: classic/dry_brush)")
+
+
+def brush_options(args: argparse.Namespace) -> dict:
+    """The stroke options ``--brush`` gives, ``{}`` when it is absent."""
+    from .strokes.brushes import BRUSHES
+
+    if args.brush is None:
+        return {}
+    if args.stroke == "oilpaintbrush" and args.brush not in BRUSHES:
+        raise NeuralPaintError(f"--brush {args.brush!r} is not an oil brush texture; choose one of {', '.join(sorted(BRUSHES))}")
+    if args.stroke not in ("mypaint", "oilpaintbrush"):
+        raise NeuralPaintError(f"--brush applies only to --stroke oilpaintbrush or mypaint, not {args.stroke}")
+    return {"brush": args.brush}
+
+
 # ---- paint ------------------------------------------------------------------------------------
 def _colour_text(rgb: tuple[float, float, float]) -> str:
     """``(1, 1, 1)`` -> ``"white"``, ``(0, 0, 0)`` -> ``"black"``, else ``"#rrggbb"``."""
@@ -93,7 +116,6 @@ def _check_output_dir(path: Path) -> None:
 def add_paint_arguments(p: argparse.ArgumentParser) -> None:
     from .painter.config import PaintConfig
     from .strokes import stroke_type_names
-    from .strokes.brushes import BRUSHES
 
     d = PaintConfig  # every default below is the library's own, so help and API cannot drift
     p.add_argument("--img", required=True, type=Path, metavar="PATH",
@@ -116,7 +138,8 @@ def add_paint_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--renderer", choices=["auto", "engine", "neural"], default=d.renderer,
                    help="engine: the stroke type's exact differentiable engine; neural: a trained "
                    "renderer net (--checkpoint); auto: the engine, or the net when --checkpoint is "
-                   "given (default: %(default)s)")
+                   "given or the engine is not differentiable (mypaint: the final picture is still "
+                   "drawn by libmypaint) (default: %(default)s)")
     p.add_argument("--checkpoint", type=Path, default=d.checkpoint, metavar="PATH",
                    help="renderer checkpoint for --renderer neural (default: checkpoints/<stroke>.pt)")
     p.add_argument("--ot-weight", type=float, default=d.ot_weight, metavar="W",
@@ -133,9 +156,7 @@ def add_paint_arguments(p: argparse.ArgumentParser) -> None:
                    help="auto, cpu, cuda or cuda:N; auto uses CUDA when available (default: %(default)s)")
     p.add_argument("--out", type=Path, default=Path("output"), metavar="DIR",
                    help="directory for the outputs, created if needed (default: %(default)s)")
-    p.add_argument("--brush", choices=sorted(BRUSHES), default=None, metavar="NAME",
-                   help="brush texture for --stroke oilpaintbrush only, one of: %(choices)s "
-                   "(default: the stroke type's own, oil)")
+    add_brush_argument(p)
     p.add_argument("--no-animation", action="store_true",
                    help="do not write the stroke-by-stroke <name>_animated.mp4 and .gif")
     p.add_argument("--svg", action="store_true",
@@ -149,11 +170,7 @@ def paint_config_from_args(args: argparse.Namespace):
     from .painter.config import PaintConfig
     from .strokesfile import parse_colour
 
-    options = {}
-    if args.brush is not None:
-        if args.stroke != "oilpaintbrush":
-            raise NeuralPaintError(f"--brush applies only to --stroke oilpaintbrush, not {args.stroke}")
-        options["brush"] = args.brush
+    options = brush_options(args)
     renderer = args.renderer
     if args.checkpoint is not None:
         if renderer == "engine":
@@ -229,7 +246,6 @@ def run_paint(args: argparse.Namespace) -> int:
 # ---- random-strokes ---------------------------------------------------------------------------
 def add_random_strokes_arguments(p: argparse.ArgumentParser) -> None:
     from .strokes import stroke_type_names
-    from .strokes.brushes import BRUSHES
 
     p.add_argument("--stroke", required=True, choices=stroke_type_names(), metavar="TYPE",
                    help="stroke type, one of: %(choices)s (required)")
@@ -244,9 +260,7 @@ def add_random_strokes_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--canvas-color", "--canvas-colour", dest="canvas_colour", default="white",
                    metavar="COLOR", help="colour of the bare canvas: white, black, #rrggbb or #rgb "
                    "(default: %(default)s)")
-    p.add_argument("--brush", choices=sorted(BRUSHES), default=None, metavar="NAME",
-                   help="brush texture for --stroke oilpaintbrush only, one of: %(choices)s "
-                   "(default: the stroke type's own, oil)")
+    add_brush_argument(p)
     p.add_argument("-o", "--output", required=True, type=Path, metavar="FILE.npz",
                    help="strokes file to write (required; replaced atomically if it exists)")
 
@@ -257,11 +271,7 @@ def run_random_strokes(args: argparse.Namespace) -> int:
 
     width = args.width if args.width is not None else (args.height or 512)
     height = args.height if args.height is not None else width
-    options = {}
-    if args.brush is not None:
-        if args.stroke != "oilpaintbrush":
-            raise NeuralPaintError(f"--brush applies only to --stroke oilpaintbrush, not {args.stroke}")
-        options["brush"] = args.brush
+    options = brush_options(args)
     strokes = random_painting(args.stroke, args.n, width, height, args.seed,
                               canvas_colour=parse_colour(args.canvas_colour), stroke_options=options)
     path = save_strokes(strokes, args.output)
@@ -546,9 +556,7 @@ def add_make_dataset_arguments(p: argparse.ArgumentParser) -> None:
                    help="strokes per shard file (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0,
                    help="random seed; the same seed gives the same data set (default: %(default)s)")
-    p.add_argument("--brush", default=None, metavar="NAME",
-                   help="mypaint: a MyPaint brush, e.g. classic/charcoal, or a .myb file (default: "
-                   "classic/dry_brush); oilpaintbrush: its texture (default: oil)")
+    add_brush_argument(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -556,11 +564,7 @@ def run_make_dataset(args: argparse.Namespace) -> int:
     from .dataset import make_dataset
     from .strokes import get_stroke_type
 
-    options = {}
-    if args.brush is not None:
-        if args.stroke not in ("mypaint", "oilpaintbrush"):
-            raise NeuralPaintError(f"--brush applies only to --stroke mypaint or oilpaintbrush, not {args.stroke}")
-        options["brush"] = args.brush
+    options = brush_options(args)
     stroke = get_stroke_type(args.stroke, **options)
     r = make_dataset(stroke, args.n, args.out, size=args.size, shard_size=args.shard_size,
                      workers=args.workers, seed=args.seed, progress=not args.quiet)

@@ -45,6 +45,12 @@ class EngineRenderer:
         """``params (B, d) -> colour (B, 3, height, width), alpha (B, 1, height, width)``."""
         return self.stroke.render(params, height, width)
 
+    def render_windows(self, params: Tensor, height: int, width: int, side: int,
+                       corners: Tensor) -> tuple[Tensor, Tensor]:
+        """Each stroke of a ``height x width`` canvas rendered only in its ``side x side`` window
+        at ``corners (B, 2)`` (top, left): ``colour (B, 3, side, side), alpha (B, 1, side, side)``."""
+        return self.stroke.render(params, height, width, window=(side, side), offset=corners.to(params.dtype))
+
 
 class NeuralRenderer:
     """Renders through a renderer net: ``alpha = A * mask`` (``mask`` for stroke types without an
@@ -71,6 +77,24 @@ class NeuralRenderer:
             return colour, mask
         alpha = mask * params[:, self.stroke.alpha].clamp(0.0, 1.0).view(-1, 1, 1, 1)
         return colour, alpha
+
+    def render_windows(self, params: Tensor, height: int, width: int, side: int,
+                       corners: Tensor) -> tuple[Tensor, Tensor]:
+        """Each stroke of a ``height x width`` canvas in its ``side x side`` window at
+        ``corners (B, 2)`` (top, left): ``colour (B, 3, side, side), alpha (B, 1, side, side)``.
+
+        The net draws at its own size; each window is resampled from that directly (the same
+        bilinear sampling as ``render`` at ``height x width`` followed by a crop, without the
+        canvas-sized intermediate). Window pixels beyond the canvas repeat its edge."""
+        B, n = params.shape[0], self.size
+        colour, alpha = self.render(params, n, n)
+        steps = torch.arange(side, device=params.device, dtype=params.dtype) + 0.5
+        ys = (corners[:, :1].to(params.dtype) + steps) * (2.0 / height) - 1.0  # (B, side), grid_sample units
+        xs = (corners[:, 1:].to(params.dtype) + steps) * (2.0 / width) - 1.0
+        grid = torch.stack([xs[:, None, :].expand(B, side, side), ys[:, :, None].expand(B, side, side)], dim=-1)
+        sample = lambda image: F.grid_sample(image, grid, mode="bilinear", padding_mode="border",  # noqa: E731
+                                             align_corners=False)
+        return sample(colour), sample(alpha)
 
 
 def save_checkpoint(path: str | os.PathLike, net: RendererNet, stroke: StrokeType, *, steps: int,

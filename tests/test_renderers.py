@@ -150,6 +150,23 @@ def test_neural_and_engine_renderers_share_one_interface(tmp_path):
     assert load_renderer(path).render(q, 32, 32)[1].abs().max() == 0
 
 
+@pytest.mark.parametrize("height, width", [(40, 40), (30, 52)])
+def test_render_windows_crops_the_whole_canvas_render(tmp_path, height, width):
+    """Both renderers' ``render_windows`` equal ``render`` on the whole canvas, cropped."""
+    stroke = get_stroke_type("rectangle")
+    net = build_net(renderer_config("fusion", 9, 5, **TINY)).eval()
+    path = save_checkpoint(tmp_path / "r.pt", net, stroke, steps=1)
+    p = stroke.sample(4, torch.Generator().manual_seed(1))
+    corners = torch.tensor([[0, 0], [5, 9], [height - 16, width - 16], [3, 20]])
+    for renderer in (EngineRenderer(stroke), load_renderer(path)):
+        colour, alpha = renderer.render(p, height, width)
+        win_colour, win_alpha = renderer.render_windows(p, height, width, 16, corners)
+        assert win_colour.shape == (4, 3, 16, 16) and win_alpha.shape == (4, 1, 16, 16)
+        for k, (t, l) in enumerate(corners.tolist()):
+            assert torch.allclose(win_colour[k], colour[k, :, t : t + 16, l : l + 16], atol=1e-5)
+            assert torch.allclose(win_alpha[k], alpha[k, :, t : t + 16, l : l + 16], atol=1e-5)
+
+
 def test_config_file_and_bad_keys(tmp_path):
     f = tmp_path / "c.yaml"
     f.write_text("steps: 7\nlr: 0.01\n")

@@ -55,9 +55,13 @@ def prepare_photo(image: np.ndarray | torch.Tensor, size: int, device: torch.dev
 
 
 def make_renderer(cfg: PaintConfig, stroke, device: torch.device):
-    """The renderer ``cfg.renderer`` asks for. ``auto`` uses the engine: on CPU it is several times
-    faster than a neural renderer and exact (see the README's benchmark)."""
-    if cfg.renderer in ("auto", "engine"):
+    """The renderer ``cfg.renderer`` asks for. ``auto`` uses the engine where it is differentiable:
+    on CPU it is several times faster than a neural renderer and exact (see the README's
+    benchmark); for engines that are not (mypaint) it uses the neural renderer."""
+    if cfg.renderer == "engine" and not stroke.differentiable:
+        raise NeuralPaintError(f"the {stroke.name} engine is not differentiable: paint with --renderer neural "
+                               "(or auto); the final picture is still rendered by the engine")
+    if cfg.renderer == "engine" or (cfg.renderer == "auto" and stroke.differentiable):
         return EngineRenderer(stroke)
     path = Path(cfg.checkpoint) if cfg.checkpoint else CHECKPOINTS / f"{cfg.stroke}.pt"
     if not path.is_file():

@@ -252,11 +252,15 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
 
             refined = refine(stroke, renderer, state.params, photo, cfg.canvas_colour, cfg.refine_steps,
                              cfg.refine_lr, cfg.refine_size, tick)
-            state.params = refined
-            state.canvas = render_painting(stroke, refined, H, W, cfg.canvas_colour)
-            l1 = (state.canvas - photo).abs().mean().item()
+            canvas = render_painting(stroke, refined, H, W, cfg.canvas_colour)
+            l1 = (canvas - photo).abs().mean().item()
+            # a renderer net may disagree with its engine on small whole-canvas strokes: keep the
+            # refinement only when the engine's own render of it is closer to the photo
+            kept = l1 < (state.canvas - photo).abs().mean().item()
+            if kept:
+                state.params, state.canvas = refined, canvas
             state.log.append({"level": "refine", "strokes": int(refined.shape[0]), "l1": round(l1, 5),
-                              "seconds": round(time.perf_counter() - start, 2)})
+                              "kept": kept, "seconds": round(time.perf_counter() - start, 2)})
     except KeyboardInterrupt:
         state.interrupted = True
     finally:

@@ -84,26 +84,12 @@ def render_over(stroke: StrokeType, renderer, params: Tensor, background: Tensor
     windows, where = [], {}
     for group, side in enumerate(sides.unique().tolist()):
         idx = (sides == side).nonzero(as_tuple=True)[0]
-        windows.extend(render_window(stroke, renderer, params[idx], H, W, side, corners[idx]))
+        windows.extend(renderer.render_windows(params[idx], H, W, side, corners[idx]))
         for k, i in enumerate(idx.tolist()):
             where[i] = (group, k)
     order = [(*where[i], top, left, side)
              for i, ((top, left), side) in enumerate(zip(corners.tolist(), sides.tolist()))]
     return _CompositeWindows.apply(background, order, int(sides.max().item()), *windows)
-
-
-def render_window(stroke: StrokeType, renderer, params: Tensor, height: int, width: int, side: int,
-                  corners: Tensor) -> tuple[Tensor, Tensor]:
-    """Strokes rendered in ``side x side`` windows at ``corners (n, 2)`` of a ``height x width``
-    canvas: the engine renders windows directly; other renderers render the whole canvas."""
-    if hasattr(renderer, "net"):  # a neural renderer draws whole (square) canvases: crop them
-        colour, alpha = renderer.render(params, height, width)
-        colour = F.pad(colour, (0, side, 0, side))
-        alpha = F.pad(alpha, (0, side, 0, side))
-        rows = [colour[k, :, t : t + side, l : l + side] for k, (t, l) in enumerate(corners.tolist())]
-        masks = [alpha[k, :, t : t + side, l : l + side] for k, (t, l) in enumerate(corners.tolist())]
-        return torch.stack(rows), torch.stack(masks)
-    return stroke.render(params, height, width, window=(side, side), offset=corners.to(params.dtype))
 
 
 def refine(stroke: StrokeType, renderer, params: Tensor, photo: Tensor, canvas_colour, steps: int,
