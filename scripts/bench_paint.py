@@ -1,13 +1,16 @@
 """Benchmark: painting quality and speed.
 
-    python scripts/bench_paint.py [--types rectangle oilpaintbrush] [--renderers engine neural]
+    python scripts/bench_paint.py [--types rectangle oilpaintbrush mypaint] [--renderers auto engine neural]
                                   [--images astronaut chelsea coffee] [--size 256] [--strokes 500]
 
 Protocol: each photo is centre-cropped to a square and resized to ``--size`` (Lanczos); it is
 painted with ``--strokes`` strokes and otherwise default settings; the final painting (the
 engine's render of the strokes, as 8-bit ``<name>_final.png``) is compared with the resized photo:
 PSNR and SSIM (kornia, 11x11 Gaussian window). Wall time covers painting and the final render, on
-the threads given. Writes a table and JSON; ``--save DIR`` keeps the paintings.
+the threads given. ``auto`` is the engine, or the neural renderer for engines that are not
+differentiable (mypaint: the final picture is still libmypaint's); combinations that cannot run
+(``mypaint`` with ``engine``) are skipped with a note. Writes a table and JSON; ``--save DIR``
+keeps the paintings.
 """
 from __future__ import annotations
 
@@ -49,7 +52,8 @@ def quality(final: torch.Tensor, photo: np.ndarray) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--types", nargs="+", default=["rectangle", "oilpaintbrush", "markerpen", "watercolor"])
-    ap.add_argument("--renderers", nargs="+", default=["engine"])
+    ap.add_argument("--renderers", nargs="+", default=["auto"], choices=["auto", "engine", "neural"])
+    ap.add_argument("--checkpoint", default=None, help="renderer checkpoint for neural (default: checkpoints/<type>.pt)")
     ap.add_argument("--images", nargs="+", default=["astronaut", "chelsea", "coffee"])
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--strokes", type=int, default=500)
@@ -63,17 +67,25 @@ def main() -> None:
     from neuralpaint.canvas import render_painting
     from neuralpaint.images import write_image
     from neuralpaint.painter import PaintConfig, paint_image
+    from neuralpaint.strokes import get_stroke_type
 
     overrides = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.set)}
     rows = []
     print(f"{args.strokes} strokes, {args.size}x{args.size}, {args.threads} threads, overrides {overrides or 'none'}")
     print(f"{'stroke type':<15}{'renderer':<9}{'image':<11}{'PSNR':>7}{'SSIM':>7}{'seconds':>9}")
     for stroke in args.types:
+        differentiable = get_stroke_type(stroke).differentiable
         for renderer in args.renderers:
+            if renderer == "auto":
+                renderer = "engine" if differentiable else "neural"
+            if renderer == "engine" and not differentiable:
+                print(f"{stroke:<15}{renderer:<9}skipped: the engine is not differentiable")
+                continue
             per_type = []
             for name in args.images:
                 photo = load_square(name, args.size)
-                cfg = PaintConfig(stroke=stroke, renderer=renderer, size=args.size, max_strokes=args.strokes, **overrides)
+                cfg = PaintConfig(stroke=stroke, renderer=renderer, size=args.size, max_strokes=args.strokes,
+                                  checkpoint=args.checkpoint if renderer == "neural" else None, **overrides)
                 start = time.perf_counter()
                 strokes, _, _ = paint_image(photo, cfg)
                 final = render_painting(strokes.stroke(), strokes.params_tensor(), args.size, args.size,

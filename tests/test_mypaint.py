@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -273,3 +274,32 @@ def test_render_hires_of_a_mypaint_strokes_file(tmp_path, capsys):
     small = render_painting(strokes.stroke(), strokes.params_tensor(), 48, 64)
     down = F.avg_pool2d(torch.from_numpy(big).permute(2, 0, 1)[None].float(), 4)[0]
     assert psnr(small, down) >= 28.0
+
+
+def test_painting_through_a_tiny_renderer_then_libmypaint(tmp_path, capsys):
+    """``paint --stroke mypaint`` optimises through a (here untrained, tiny) renderer net and the
+    final picture is libmypaint's render of the strokes; the engine cannot be differentiated."""
+    from neuralpaint.nets import build_net, renderer_config
+    from neuralpaint.renderer import save_checkpoint
+
+    net = build_net(renderer_config("gan", 12, 12, size=16, gan={"width": 4, "fc": 32}))
+    checkpoint = save_checkpoint(tmp_path / "tiny.pt", net, get_stroke_type("mypaint"), steps=0)
+    photo = tmp_path / "photo.png"
+    pixels = np.zeros((24, 40, 3), np.uint8)
+    pixels[:, :20] = (200, 40, 30)
+    cv2.imwrite(str(photo), pixels)
+    out = tmp_path / "out"
+    common = ["paint", "--img", str(photo), "--stroke", "mypaint", "--size", "40", "--max-strokes", "6",
+              "--max-divide", "2", "--iters-per-stroke", "2", "--refine-steps", "2", "--no-animation", "-q",
+              "--out", str(out), "--device", "cpu"]
+    assert main([*common, "--checkpoint", str(checkpoint)]) == 0
+    capsys.readouterr()
+    strokes = load_strokes(out / "photo_strokes.npz")
+    assert strokes.stroke_type == "mypaint" and strokes.n == 6
+    assert strokes.metadata["config"]["renderer"] == "neural"
+    final = torch.from_numpy(read_image(out / "photo_final.png")).permute(2, 0, 1)
+    again = render_painting(strokes.stroke(), strokes.params_tensor(), 24, 40)
+    assert final.shape == again.shape == (3, 24, 40)
+    assert psnr(final, again) >= 40.0
+    status = main([*common, "--renderer", "engine"])
+    assert_user_error(status, capsys.readouterr().err, "not differentiable")
