@@ -406,3 +406,40 @@ def test_windowed_compositing_matches_whole_canvas_compositing(stroke_type):
     slow = grads(lambda p, bg: composite_in_order(*stroke.render(p, 20, 24), bg))
     for a, b in zip(fast, slow):
         assert torch.allclose(a, b, atol=1e-9)
+
+
+def test_visible_areas_of_a_painting_match_dense_transmittance():
+    from neuralpaint.painter.refine import visible_areas
+    from neuralpaint.renderer import EngineRenderer
+
+    stroke = get_stroke_type("rectangle")
+    params = stroke.sample_painting(10, torch.Generator().manual_seed(4)).double()
+    params[:3, stroke.shape] *= 0.4
+    _, alpha = stroke.render(params, 20, 28)
+    clear, expected = torch.ones(20, 28, dtype=torch.float64), []
+    for a in reversed(alpha[:, 0]):
+        expected.insert(0, (a * clear).sum())
+        clear = clear * (1 - a)
+    got = visible_areas(stroke, EngineRenderer(stroke), params, 20, 28)
+    assert torch.allclose(got, torch.stack(expected), atol=1e-9)
+
+
+def test_refinement_restarts_hidden_strokes_on_top():
+    from neuralpaint.painter.refine import refine
+    from neuralpaint.renderer import EngineRenderer
+
+    stroke = get_stroke_type("rectangle")
+    photo = torch.rand(3, 24, 24, generator=torch.Generator().manual_seed(0))
+    params = torch.zeros(3, stroke.n_params)
+    params[:, :2] = 0.5  # all centred
+    params[:, 2:4] = torch.tensor([[0.1, 0.1], [1.0, 1.0], [0.2, 0.2]])  # small, covering, small on top
+    params[:, 4] = 0.5
+    params[:, stroke.colour] = 0.5
+    params[:, stroke.alpha] = 1.0
+    run = lambda at: refine(stroke, EngineRenderer(stroke), params, photo, (1.0, 1.0, 1.0), 4, 1e-9, 24,  # noqa: E731
+                            respawn_at=at, generator=torch.Generator().manual_seed(1), opacity=0.4)
+    out = run((0.5,))
+    assert out.shape == params.shape
+    assert torch.allclose(out[:2], params[1:], atol=1e-6)  # the visible strokes keep their order
+    assert out[2, stroke.alpha].item() == pytest.approx(0.4)  # the hidden one restarted, on top
+    assert torch.allclose(run(()), params, atol=1e-6)

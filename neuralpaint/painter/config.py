@@ -32,6 +32,8 @@ class PaintConfig:
     refine_steps: int = 30  # joint steps on all strokes over the whole canvas at the end
     refine_size: int = 128  # long side of the canvas during the joint refinement
     refine_lr: float = 0.005
+    refine_respawn_at: tuple[float, ...] = (0.3, 0.6)  # fractions of the refinement at which hidden strokes restart on top
+    refine_loss: str = "l2"  # pixel loss of the refinement: l2 (what PSNR measures) or l1
     seed: int = 0
     device: str = "auto"
 
@@ -53,6 +55,8 @@ class PaintConfig:
             (0 < self.init_opacity <= 1, f"init_opacity must be in (0, 1], got {self.init_opacity}"),
             (all(0 < f < 1 for f in self.respawn_at), f"respawn_at fractions must be in (0, 1), got {self.respawn_at}"),
             (self.refine_steps >= 0, f"refine_steps must be 0 or more, got {self.refine_steps}"),
+            (all(0 < f < 1 for f in self.refine_respawn_at), f"refine_respawn_at fractions must be in (0, 1), got {self.refine_respawn_at}"),
+            (self.refine_loss in ("l1", "l2"), f"refine_loss must be l1 or l2, got {self.refine_loss!r}"),
             (8 <= self.refine_size <= 4096, f"refine_size must be in 8..4096, got {self.refine_size}"),
         ]
         for ok, message in checks:

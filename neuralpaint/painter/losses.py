@@ -15,6 +15,25 @@ def masked_l1(painted: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     return ((painted - target).abs() * mask).sum() / (mask.sum() * painted.shape[1]).clamp_min(1.0)
 
 
+def masked_mse(painted: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    """Mean squared error over pixels where ``mask`` is 1: ``(B, 3, h, w)`` pairs, ``mask
+    (B, 1, h, w)``. Returns a scalar."""
+    return ((painted - target).square() * mask).sum() / (mask.sum() * painted.shape[1]).clamp_min(1.0)
+
+
+PIXEL_LOSSES = {"l1": masked_l1, "l2": masked_mse}
+
+
+def error_map(painted: Tensor, target: Tensor, sigma: float) -> Tensor:
+    """Where a painting is furthest from the photo: the mean absolute error over RGB, Gaussian
+    blurred (kornia, kernel about 4 sigma wide). ``(B, 3, h, w)`` pairs -> ``(B, 1, h, w)``."""
+    import kornia
+
+    error = (painted - target).abs().mean(1, keepdim=True)
+    k = max(3, 2 * round(2 * sigma) + 1)
+    return kornia.filters.gaussian_blur2d(error, (k, k), (sigma, sigma), border_type="replicate")
+
+
 def _point_cloud(image: Tensor) -> Tensor:
     """``(B, 3, h, w) -> (B, OT_SIDE**2, 5)`` points ``(x, y, r, g, b)`` of the downsampled image."""
     small = F.adaptive_avg_pool2d(image, OT_SIDE)  # (B, 3, s, s)

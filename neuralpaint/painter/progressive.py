@@ -26,7 +26,7 @@ from ..canvas import blank_canvas, render_painting
 from ..strokes import StrokeType
 from .config import PaintConfig
 from .layout import Level, crop_windows, make_level
-from .losses import SinkhornLoss, masked_l1
+from .losses import PIXEL_LOSSES, SinkhornLoss, error_map, masked_l1
 from .refine import refine
 
 
@@ -50,19 +50,10 @@ def split_budget(total: int, weights: list[int]) -> list[int]:
     return out
 
 
-def _blur(image: Tensor, sigma: float) -> Tensor:
-    """Gaussian blur of ``(B, C, H, W)`` (kornia), kernel about 4 sigma wide."""
-    import kornia
-
-    k = max(3, 2 * round(2 * sigma) + 1)
-    return kornia.filters.gaussian_blur2d(image, (k, k), (sigma, sigma), border_type="replicate")
-
-
 def error_windows(painted: Tensor, target: Tensor, level: Level) -> Tensor:
     """Blurred absolute error of ``painted`` vs ``target`` (both ``(nb, 3, h, w)``, one level's
     windows), ``(nb, 1, h, w)``: where new strokes should start."""
-    error = (painted - target).abs().mean(1, keepdim=True)
-    return _blur(error, sigma=max(0.5, 0.15 * level.win_h))
+    return error_map(painted, target, sigma=max(0.5, 0.15 * level.win_h))
 
 
 def sample_starts(stroke: StrokeType, level: Level, error_win: Tensor, photo_win: Tensor, inside: Tensor,
@@ -94,8 +85,8 @@ def init_level(stroke: StrokeType, level: Level, photo: Tensor, canvas: Tensor, 
                opacity: float, generator: torch.Generator) -> Tensor:
     """``(n_blocks, per_block, d)`` starting strokes for ``level`` on the working-size ``photo``
     and ``canvas`` (both ``(3, H, W)``); see ``sample_starts``."""
-    error = (canvas - photo).abs().mean(0, keepdim=True)[None]  # (1, 1, H, W), blurred across block borders
-    error_win, _ = crop_windows(_blur(error, sigma=max(0.5, 0.15 * level.win_h))[0], level)
+    error = error_map(canvas[None], photo[None], sigma=max(0.5, 0.15 * level.win_h))[0]  # blurred across block borders
+    error_win, _ = crop_windows(error, level)
     photo_win, inside = crop_windows(photo, level)
     return sample_starts(stroke, level, error_win, photo_win, inside, per_block, opacity, generator)
 
@@ -251,12 +242,15 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
                 bar.set_postfix(level="all", loss=f"{loss:.4f}")
 
             refined = refine(stroke, renderer, state.params, photo, cfg.canvas_colour, cfg.refine_steps,
-                             cfg.refine_lr, cfg.refine_size, tick)
+                             cfg.refine_lr, cfg.refine_size, tick, cfg.refine_loss, cfg.refine_respawn_at,
+                             cfg.respawn_pixels, 1.0 / max(levels), cfg.init_opacity, generator)
             canvas = render_painting(stroke, refined, H, W, cfg.canvas_colour)
             l1 = (canvas - photo).abs().mean().item()
             # a renderer net may disagree with its engine on small whole-canvas strokes: keep the
             # refinement only when the engine's own render of it is closer to the photo
-            kept = l1 < (state.canvas - photo).abs().mean().item()
+            distance = lambda image: PIXEL_LOSSES[cfg.refine_loss](image[None], photo[None], ones).item()  # noqa: E731
+            ones = torch.ones_like(photo[:1])[None]
+            kept = distance(canvas) < distance(state.canvas)
             if kept:
                 state.params, state.canvas = refined, canvas
             state.log.append({"level": "refine", "strokes": int(refined.shape[0]), "l1": round(l1, 5),

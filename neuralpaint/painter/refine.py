@@ -16,7 +16,7 @@ from torch import Tensor
 
 from ..canvas import blank_canvas
 from ..strokes import StrokeType
-from .losses import masked_l1
+from .losses import PIXEL_LOSSES, error_map
 
 BUCKETS = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)  # window sides (pixels)
 
@@ -92,10 +92,63 @@ def render_over(stroke: StrokeType, renderer, params: Tensor, background: Tensor
     return _CompositeWindows.apply(background, order, int(sides.max().item()), *windows)
 
 
+@torch.no_grad()
+def visible_areas(stroke: StrokeType, renderer, params: Tensor, height: int, width: int) -> Tensor:
+    """Pixels of each stroke ``params (N, d)`` that show in the finished ``height x width``
+    painting: its alpha times the transmittance of every later stroke, summed. Returns ``(N,)``."""
+    N = params.shape[0]
+    sides, corners = _windows(stroke, params, height, width)
+    pad = int(sides.max().item())
+    clear = torch.ones(height + pad, width + pad, device=params.device, dtype=params.dtype)
+    alphas: list[Tensor | None] = [None] * N
+    for side in sides.unique().tolist():
+        idx = (sides == side).nonzero(as_tuple=True)[0]
+        _, alpha = renderer.render_windows(params[idx], height, width, side, corners[idx])
+        for k, i in enumerate(idx.tolist()):
+            alphas[i] = alpha[k, 0]
+    area = torch.zeros(N, device=params.device, dtype=params.dtype)
+    for i in range(N - 1, -1, -1):
+        top, left = corners[i].tolist()
+        side = int(sides[i])
+        window = clear[top : top + side, left : left + side]
+        area[i] = (alphas[i] * window).sum()
+        window.mul_(1 - alphas[i])
+    return area
+
+
+@torch.no_grad()
+def respawn_on_top(stroke: StrokeType, params: Tensor, lost: Tensor, painted: Tensor, target: Tensor,
+                   size: float, opacity: float, generator: torch.Generator) -> Tensor:
+    """``params (N, d)`` with the ``lost (N,)`` strokes replaced by fresh ones painted last:
+    centred where the blurred squared error of ``painted`` vs ``target`` (``(3, h, w)``) is
+    largest, in the photo's colour there, ``size`` (a fraction of the longer side) times 1/3..2/3
+    long, opacity ``opacity``. Returns ``(N, d)``: the kept strokes in order, then the new ones."""
+    n = int(lost.sum())
+    _, h, w = target.shape
+    error = error_map(painted[None], target[None], sigma=max(0.5, 0.25 * size * max(h, w)))[0, 0]
+    idx = torch.multinomial((error.square() + 1e-6).flatten().cpu(), n, replacement=True, generator=generator)
+    idx = idx.to(params.device)
+    ys, xs = (idx // w).to(params.dtype) + 0.5, (idx % w).to(params.dtype) + 0.5
+    colours = target.flatten(1)[:, idx].T  # (n, 3)
+    sizes = size * (0.33 + 0.34 * torch.rand(n, generator=generator)).to(params.device, params.dtype)
+    fresh = stroke.init_strokes(torch.stack([xs / w, ys / h], dim=1), colours, sizes, generator)
+    if stroke.alpha is not None:
+        fresh[:, stroke.alpha] = opacity
+    return torch.cat([params[~lost], fresh.to(params.dtype)])
+
+
 def refine(stroke: StrokeType, renderer, params: Tensor, photo: Tensor, canvas_colour, steps: int,
-           lr: float, resolution: int, tick=None) -> Tensor:
+           lr: float, resolution: int, tick=None, loss: str = "l2", respawn_at: tuple[float, ...] = (),
+           respawn_pixels: float = 4.0, respawn_size: float = 0.1, opacity: float = 0.4,
+           generator: torch.Generator | None = None) -> Tensor:
     """Optimise all strokes ``params (N, d)`` (canvas-relative) jointly for ``steps`` Adam steps
-    against ``photo (3, H, W)``, rendered with the longer side ``resolution``. Returns new params."""
+    against ``photo (3, H, W)``, rendered with the longer side ``resolution``, under the pixel
+    loss ``loss`` (``l1`` or ``l2``). Returns new params (same count).
+
+    At the fractions ``respawn_at`` of the steps (with a ``generator``), strokes that show on
+    fewer than ``respawn_pixels`` pixels of the painting at ``resolution`` start again, moved to
+    the top of the painting order (see ``respawn_on_top``; ``respawn_size`` and ``opacity`` are
+    their length and opacity), with fresh optimiser state."""
     if steps <= 0 or params.shape[0] == 0:
         return params
     _, H, W = photo.shape
@@ -104,16 +157,28 @@ def refine(stroke: StrokeType, renderer, params: Tensor, photo: Tensor, canvas_c
     target = F.interpolate(photo[None], size=(h, w), mode="area")[0] if (h, w) != (H, W) else photo
     background = blank_canvas(h, w, canvas_colour, photo.device, photo.dtype)
     ones = torch.ones(1, 1, h, w, device=photo.device, dtype=photo.dtype)
+    pixel_loss = PIXEL_LOSSES[loss]
+    respawn = {round(f * steps) for f in respawn_at} - {0} if generator is not None else set()
     params = params.clone().requires_grad_(True)
     opt = torch.optim.Adam([params], lr=lr)
-    for _ in range(steps):
+    for i in range(steps):
         painted = render_over(stroke, renderer, params, background)
-        loss = masked_l1(painted[None], target[None], ones)
+        if i in respawn:
+            lost = visible_areas(stroke, renderer, params.detach(), h, w) < respawn_pixels
+            if lost.any():
+                state = opt.state[params]
+                params = respawn_on_top(stroke, params.detach(), lost, painted.detach(), target, respawn_size,
+                                        opacity, generator).requires_grad_(True)
+                opt = torch.optim.Adam([params], lr=lr)
+                opt.state[params] = {k: (v if v.dim() == 0 else torch.cat([v[~lost], torch.zeros_like(v[lost])]))
+                                     for k, v in state.items()}
+                painted = render_over(stroke, renderer, params, background)
+        value = pixel_loss(painted[None], target[None], ones)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        value.backward()
         opt.step()
         with torch.no_grad():
             params.clamp_(0.0, 1.0)
         if tick is not None:
-            tick(loss.item())
+            tick(value.item())
     return params.detach()
