@@ -38,6 +38,8 @@ CHECKPOINT_VERSION = 1
 class EngineRenderer:
     """Renders through the stroke type's differentiable engine."""
 
+    exact = True  # renders what the final picture shows
+
     def __init__(self, stroke: StrokeType):
         self.stroke = stroke
 
@@ -55,6 +57,8 @@ class EngineRenderer:
 class NeuralRenderer:
     """Renders through a renderer net: ``alpha = A * mask`` (``mask`` for stroke types without an
     opacity parameter, ``stroke.alpha is None``), resized to the requested size."""
+
+    exact = False  # an imitation of the engine that renders the final picture
 
     def __init__(self, stroke: StrokeType, net: RendererNet):
         if net.cfg.n_params != stroke.n_params:

@@ -29,10 +29,14 @@ class PaintConfig:
     respawn_pixels: float = 4.0  # a stroke showing on fewer working pixels than this has vanished
     work_size: int = 64  # blocks are optimised at most this many pixels across
     overlap: float = 0.25  # each block's window reaches this fraction of a block beyond its edges
-    refine_steps: int = 30  # joint steps on all strokes over the whole canvas at the end
+    refine_steps: int = 300  # joint steps on all strokes over the whole canvas at the end
     refine_size: int = 128  # long side of the canvas during the joint refinement
     refine_lr: float = 0.005
-    refine_respawn_at: tuple[float, ...] = (0.3, 0.6)  # fractions of the refinement at which hidden strokes restart on top
+    # fractions of the refinement at which hidden strokes restart on top: every 5 % up to 80 %
+    refine_respawn_at: tuple[float, ...] = tuple(k / 20 for k in range(1, 17))
+    # also refine through a neural renderer: off, because at canvas scale (small strokes) the nets
+    # tested disagree with their engines and the engine's render got worse (see the README)
+    refine_neural: bool = False
     refine_loss: str = "l2"  # pixel loss of the refinement: l2 (what PSNR measures) or l1
     seed: int = 0
     device: str = "auto"

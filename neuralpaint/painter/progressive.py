@@ -195,7 +195,8 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
     ot = SinkhornLoss() if cfg.ot_weight > 0 else None
     state = PaintState(params=torch.zeros(0, stroke.n_params, device=device), canvas=canvas)
     rounds = [math.ceil(n / lvl.n_blocks) if cfg.schedule == "published" else 1 for lvl, n in zip(plans, budget) if n]
-    total = cfg.iters_per_stroke * sum(rounds) + cfg.refine_steps
+    refine_steps = cfg.refine_steps if (renderer.exact or cfg.refine_neural) else 0
+    total = cfg.iters_per_stroke * sum(rounds) + refine_steps
     bar = tqdm(total=total, disable=not progress, desc="painting", unit="step")
     start = time.perf_counter()
     try:
@@ -236,12 +237,12 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
             l1 = (state.canvas - photo).abs().mean().item()
             state.log.append({"level": f"{level.rows}x{level.cols}", "strokes": int(new.shape[0]), "l1": round(l1, 5),
                               "seconds": round(time.perf_counter() - start, 2)})
-        if cfg.refine_steps:
+        if refine_steps:
             def tick(loss: float) -> None:
                 bar.update(1)
                 bar.set_postfix(level="all", loss=f"{loss:.4f}")
 
-            refined = refine(stroke, renderer, state.params, photo, cfg.canvas_colour, cfg.refine_steps,
+            refined = refine(stroke, renderer, state.params, photo, cfg.canvas_colour, refine_steps,
                              cfg.refine_lr, cfg.refine_size, tick, cfg.refine_loss, cfg.refine_respawn_at,
                              cfg.respawn_pixels, 1.0 / max(levels), cfg.init_opacity, generator)
             canvas = render_painting(stroke, refined, H, W, cfg.canvas_colour)
