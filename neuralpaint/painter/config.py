@@ -29,7 +29,8 @@ class PaintConfig:
     respawn_pixels: float = 4.0  # a stroke showing on fewer working pixels than this has vanished
     work_size: int = 64  # blocks are optimised at most this many pixels across
     overlap: float = 0.25  # each block's window reaches this fraction of a block beyond its edges
-    refine_steps: int = 300  # joint steps on all strokes over the whole canvas at the end
+    refine_steps: int | None = None  # joint steps on all strokes over the whole canvas at the end
+    # (None: the stroke type's default, StrokeType.refine_steps: 300 for rectangle, 150 otherwise)
     refine_size: int = 128  # long side of the canvas during the joint refinement
     refine_lr: float = 0.005
     # fractions of the refinement at which hidden strokes restart on top: every 5 % up to 80 %
@@ -58,7 +59,7 @@ class PaintConfig:
             (self.lr > 0 and self.refine_lr > 0, "learning rates must be positive"),
             (0 < self.init_opacity <= 1, f"init_opacity must be in (0, 1], got {self.init_opacity}"),
             (all(0 < f < 1 for f in self.respawn_at), f"respawn_at fractions must be in (0, 1), got {self.respawn_at}"),
-            (self.refine_steps >= 0, f"refine_steps must be 0 or more, got {self.refine_steps}"),
+            (self.refine_steps is None or self.refine_steps >= 0, f"refine_steps must be 0 or more, got {self.refine_steps}"),
             (all(0 < f < 1 for f in self.refine_respawn_at), f"refine_respawn_at fractions must be in (0, 1), got {self.refine_respawn_at}"),
             (self.refine_loss in ("l1", "l2"), f"refine_loss must be l1 or l2, got {self.refine_loss!r}"),
             (8 <= self.refine_size <= 4096, f"refine_size must be in 8..4096, got {self.refine_size}"),

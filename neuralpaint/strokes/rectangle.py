@@ -76,6 +76,7 @@ class Rectangle(StrokeType):
     x_indices = (0,)
     y_indices = (1,)
     length_indices = (2, 3)
+    refine_steps = 300  # the cheapest engine: more refinement fits in the same time
 
     def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
         B = params.shape[0]
