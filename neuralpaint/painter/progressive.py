@@ -28,6 +28,7 @@ from .config import PaintConfig
 from .layout import Level, crop_windows, make_level
 from .losses import PIXEL_LOSSES, SinkhornLoss, error_map, masked_l1
 from .refine import refine
+from .starts import strokes_from_error
 
 
 @dataclass
@@ -60,25 +61,14 @@ def sample_starts(stroke: StrokeType, level: Level, error_win: Tensor, photo_win
                   per_block: int, opacity: float, generator: torch.Generator) -> Tensor:
     """``(nb, per_block, d)`` starting strokes in window coordinates: centres sampled from each
     block's error map ``error_win (nb, 1, h, w)`` (squared; inside the block proper), colour from
-    ``photo_win (nb, 3, h, w)`` there, sizes a third to two thirds of a block, largest first, and
-    opacity ``opacity`` where the stroke type has one (an opaque start sits on the bound A = 1,
-    where the gradient cannot move it, and hides everything under it)."""
-    device = photo_win.device
+    ``photo_win (nb, 3, h, w)`` there, sizes a third to two thirds of a block, largest first,
+    opacity ``opacity`` (see ``strokes_from_error``)."""
     nb, _, h, w = error_win.shape
     core = torch.zeros_like(inside)
     core[:, :, level.margin_h : h - level.margin_h, level.margin_w : w - level.margin_w] = 1
     weight = (error_win.clamp_min(0) ** 2 + 1e-6) * inside * core
-    idx = torch.multinomial(weight.view(nb, -1).cpu(), per_block, replacement=True, generator=generator).to(device)
-    ys, xs = (idx // w).float() + 0.5, (idx % w).float() + 0.5  # (nb, m) window pixels
-    colours = photo_win.flatten(2).gather(2, idx[:, None, :].expand(nb, 3, per_block)).transpose(1, 2)  # (nb, m, 3)
     block = max(h - 2 * level.margin_h, w - 2 * level.margin_w) / max(h, w)  # block side / window side
-    u = torch.rand(nb, per_block, generator=generator).to(device)
-    sizes = (block * (0.33 + 0.34 * u)).sort(dim=1, descending=True).values
-    centres = torch.stack([xs / w, ys / h], dim=-1)
-    params = stroke.init_strokes(centres.view(-1, 2), colours.reshape(-1, 3), sizes.reshape(-1), generator)
-    if stroke.alpha is not None:
-        params[:, stroke.alpha] = opacity
-    return params.view(nb, per_block, -1)
+    return strokes_from_error(stroke, weight, photo_win, per_block, block, opacity, generator)
 
 
 def init_level(stroke: StrokeType, level: Level, photo: Tensor, canvas: Tensor, per_block: int,

@@ -18,6 +18,7 @@ from torch import Tensor
 from ..canvas import blank_canvas
 from ..strokes import StrokeType
 from .losses import PIXEL_LOSSES, error_map
+from .starts import strokes_from_error
 
 BUCKETS = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)  # window sides (pixels)
 
@@ -124,17 +125,10 @@ def respawn_on_top(stroke: StrokeType, params: Tensor, lost: Tensor, painted: Te
     centred where the blurred squared error of ``painted`` vs ``target`` (``(3, h, w)``) is
     largest, in the photo's colour there, ``size`` (a fraction of the longer side) times 1/3..2/3
     long, opacity ``opacity``. Returns ``(N, d)``: the kept strokes in order, then the new ones."""
-    n = int(lost.sum())
     _, h, w = target.shape
-    error = error_map(painted[None], target[None], sigma=max(0.5, 0.25 * size * max(h, w)))[0, 0]
-    idx = torch.multinomial((error.square() + 1e-6).flatten().cpu(), n, replacement=True, generator=generator)
-    idx = idx.to(params.device)
-    ys, xs = (idx // w).to(params.dtype) + 0.5, (idx % w).to(params.dtype) + 0.5
-    colours = target.flatten(1)[:, idx].T  # (n, 3)
-    sizes = size * (0.33 + 0.34 * torch.rand(n, generator=generator)).to(params.device, params.dtype)
-    fresh = stroke.init_strokes(torch.stack([xs / w, ys / h], dim=1), colours, sizes, generator)
-    if stroke.alpha is not None:
-        fresh[:, stroke.alpha] = opacity
+    error = error_map(painted[None], target[None], sigma=max(0.5, 0.25 * size * max(h, w)))
+    fresh = strokes_from_error(stroke, error.square() + 1e-6, target[None], int(lost.sum()), size, opacity,
+                               generator, longest_first=False)[0]
     return torch.cat([params[~lost], fresh.to(params.dtype)])
 
 
