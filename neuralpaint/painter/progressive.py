@@ -234,14 +234,15 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
                 bar.set_postfix(level="all", loss=f"{loss:.4f}")
 
             refined = refine(stroke, renderer, state.params, photo, cfg.canvas_colour, refine_steps,
-                             cfg.refine_lr, cfg.refine_size, tick, cfg.refine_loss, cfg.refine_respawn_at,
-                             cfg.respawn_pixels, 1.0 / max(levels), cfg.init_opacity, generator)
+                             cfg.refine_lr, cfg.refine_size, tick, loss=cfg.refine_loss,
+                             respawn_at=cfg.refine_respawn_at, respawn_pixels=cfg.respawn_pixels,
+                             respawn_size=1.0 / max(levels), opacity=cfg.init_opacity, generator=generator)
             canvas = render_painting(stroke, refined, H, W, cfg.canvas_colour)
             l1 = (canvas - photo).abs().mean().item()
             # a renderer net may disagree with its engine on small whole-canvas strokes: keep the
             # refinement only when the engine's own render of it is closer to the photo
-            distance = lambda image: PIXEL_LOSSES[cfg.refine_loss](image[None], photo[None], ones).item()  # noqa: E731
             ones = torch.ones_like(photo[:1])[None]
+            distance = lambda image: PIXEL_LOSSES[cfg.refine_loss](image[None], photo[None], ones).item()  # noqa: E731
             kept = distance(canvas) < distance(state.canvas)
             if kept:
                 state.params, state.canvas = refined, canvas
