@@ -10,3 +10,15 @@ def assert_user_error(status, err, *words):
     assert lines[0].startswith("neuralpaint: error: "), err
     for word in words:
         assert word in lines[0], lines[0]
+
+
+def run_cli(capsys, *argv):
+    """``neuralpaint.cli.main(argv)`` -> ``(status, stdout, stderr)``; argparse exits become statuses."""
+    from neuralpaint.cli import main
+
+    try:
+        status = main([str(a) for a in argv])
+    except SystemExit as exit_:
+        status = exit_.code
+    out, err = capsys.readouterr()
+    return status, out, err

@@ -14,26 +14,16 @@ import torch
 
 from neuralpaint import __version__
 from neuralpaint.canvas import render_painting
-from neuralpaint.cli import COMMANDS, main
+from neuralpaint.cli import COMMANDS
 from neuralpaint.errors import NeuralPaintError
 from neuralpaint.images import read_image, write_image
 from neuralpaint.render import output_size, random_painting, render_strokes, resolve_device
 from neuralpaint.strokes import stroke_type_names
 from neuralpaint.strokesfile import Strokes, load_strokes
-from helpers import assert_user_error  # noqa: E402
+from helpers import assert_user_error, run_cli as run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 W, H = 64, 48
-
-
-def run(capsys, *argv):
-    """``main(argv)`` -> ``(status, stdout, stderr)``; argparse exits become statuses."""
-    try:
-        status = main([str(a) for a in argv])
-    except SystemExit as exit_:
-        status = exit_.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 @pytest.fixture

@@ -18,14 +18,13 @@ import pytest
 import torch
 
 from neuralpaint.canvas import render_painting
-from neuralpaint.cli import main
 from neuralpaint.errors import NeuralPaintError
 from neuralpaint.export import strokelist, svg
 from neuralpaint.images import read_image
 from neuralpaint.render import random_painting
 from neuralpaint.strokes import get_stroke_type
 from neuralpaint.strokesfile import Strokes, save_strokes
-from helpers import assert_user_error  # noqa: E402
+from helpers import assert_user_error, run_cli as run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TYPES = ["rectangle", "markerpen", "watercolor", "oilpaintbrush"]
@@ -34,16 +33,6 @@ SVG = "{http://www.w3.org/2000/svg}"
 RSVG = shutil.which("rsvg-convert")
 needs_rsvg = pytest.mark.skipif(
     RSVG is None, reason="rsvg-convert (Debian librsvg2-bin) is not installed; bash scripts/setup.sh installs it")
-
-
-def run(capsys, *argv):
-    """``main(argv)`` -> ``(status, stdout, stderr)``; argparse exits become statuses."""
-    try:
-        status = main([str(a) for a in argv])
-    except SystemExit as exit_:
-        status = exit_.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def stroke_elements(text: str) -> list[ET.Element]:
