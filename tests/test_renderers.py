@@ -54,6 +54,26 @@ def test_fusion_mask_depends_only_on_shape():
     torch.testing.assert_close(net(p)[1], net(q)[1])
 
 
+def test_coordinate_channels_are_pixel_centres():
+    from neuralpaint.nets.layers import coordinate_channels
+
+    out = coordinate_channels(torch.zeros(2, 3, 4, 8))
+    assert out.shape == (2, 5, 4, 8)
+    torch.testing.assert_close(out[0, 3, :, 0], torch.tensor([-0.75, -0.25, 0.25, 0.75]))  # y down the rows
+    torch.testing.assert_close(out[1, 4, 0, :2], torch.tensor([-0.875, -0.625]))  # x along the columns
+    assert (out[:, :3] == 0).all()
+    with pytest.raises(ValueError, match=r"\(B, C, H, W\) tensor, got shape \(3, 4\)"):
+        coordinate_channels(torch.zeros(3, 4))
+
+
+def test_coordinate_convolutions_get_gradients():
+    net = build_net(renderer_config("fusion", 9, 5, **dict(TINY, pixel_shuffle=dict(TINY["pixel_shuffle"], coords=True))))
+    p = torch.rand(2, 9, requires_grad=True)
+    colour, mask = net(p)
+    (colour * mask).sum().backward()
+    assert p.grad[:, :5].abs().sum() > 0 and torch.isfinite(p.grad).all()
+
+
 def test_a_few_training_steps_lower_the_loss(tmp_path):
     torch.manual_seed(0)
     stroke = get_stroke_type("rectangle")

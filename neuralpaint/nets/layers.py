@@ -24,6 +24,30 @@ class PixelShuffleConfig:
     fc: tuple[int, ...] = (512, 1024, 2048, 4096)  # the last is reshaped to (C0, s0, s0)
     base: int = 16  # s0, side of the first feature map
     channels: tuple[int, ...] = (32, 16, 8)  # conv width of each upsampling stage
+    coords: bool = False  # append (y, x) coordinate channels to the input of every conv stage
+
+
+def coordinate_channels(x: Tensor) -> Tensor:
+    """``(B, C, S, S) -> (B, C + 2, S, S)``: ``x`` with pixel-centre coordinates (y, x) in
+    (-1, 1) appended, so the convolutions that follow know where they are (CoordConv)."""
+    if x.dim() != 4:
+        raise ValueError(f"coordinate_channels expects a (B, C, H, W) tensor, got shape {tuple(x.shape)}")
+    B, _, H, W = x.shape
+    ys = (torch.arange(H, device=x.device, dtype=x.dtype) + 0.5) * (2.0 / H) - 1.0
+    xs = (torch.arange(W, device=x.device, dtype=x.dtype) + 0.5) * (2.0 / W) - 1.0
+    grid = torch.stack([ys[:, None].expand(H, W), xs[None, :].expand(H, W)])  # (2, H, W)
+    return torch.cat([x, grid.expand(B, 2, H, W)], dim=1)
+
+
+class CoordConv(nn.Module):
+    """A 3x3 convolution that also sees the pixel coordinates: ``(B, C, S, S) -> (B, out, S, S)``."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels + 2, out_channels, 3, padding=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.conv(coordinate_channels(x))
 
 
 class PixelShuffleNet(nn.Module):
@@ -46,8 +70,8 @@ class PixelShuffleNet(nn.Module):
         convs, c = [], c0
         for i, w in enumerate(cfg.channels):
             out = cfg.out_channels * 4 if i == stages - 1 else w  # pixel shuffle: / 4 channels
-            convs += [nn.Conv2d(c, w, 3, padding=1), nn.ReLU(inplace=True),
-                      nn.Conv2d(w, out, 3, padding=1)]
+            first = CoordConv(c, w) if cfg.coords else nn.Conv2d(c, w, 3, padding=1)
+            convs += [first, nn.ReLU(inplace=True), nn.Conv2d(w, out, 3, padding=1)]
             convs += [nn.PixelShuffle(2)]
             if i < stages - 1:
                 convs += [nn.ReLU(inplace=True)]

@@ -12,6 +12,8 @@ Nets (see ``NETS``):
 * ``rasterization``, ``shading``: one pathway alone, predicting colour and mask together from all
   params (the ablation).
 * ``*-light``: the same designs at 64x64 with reduced widths, to train and paint on a CPU.
+* ``fusion-light-coords``: fusion-light whose rasterization convolutions also see the pixel
+  coordinates (CoordConv); an ablation (it did not pay, see the README).
 * ``gan``: a DCGAN-style generator trained adversarially on a stroke data set (``nets/gan.py``,
   registered in ``nets/__init__.py``; trained by ``neuralpaint/train_gan.py``).
 """
@@ -103,6 +105,8 @@ LIGHT = dict(
     pixel_shuffle=dict(fc=(256, 512, 1024), base=8, channels=(16, 16, 8)),
     deconv=dict(channels=(128, 64, 32, 16)),
 )
+# the ablation of coordinate inputs: fusion-light whose rasterization convs also see (y, x)
+LIGHT_COORDS = dict(LIGHT, pixel_shuffle=dict(LIGHT["pixel_shuffle"], coords=True))
 
 # name -> (class, default overrides of RendererConfig)
 NETS: dict[str, tuple[type[RendererNet], dict]] = {
@@ -110,6 +114,7 @@ NETS: dict[str, tuple[type[RendererNet], dict]] = {
     "rasterization": (RasterizationRenderer, {}),
     "shading": (ShadingRenderer, {}),
     "fusion-light": (FusionRenderer, LIGHT),
+    "fusion-light-coords": (FusionRenderer, LIGHT_COORDS),
     "rasterization-light": (RasterizationRenderer, LIGHT),
     "shading-light": (ShadingRenderer, LIGHT),
 }
