@@ -17,7 +17,8 @@ import torch
 from .nets import RendererNet
 from .render import resolve_device
 from .renderer import load_net
-from .train import evaluate
+from .strokes import get_stroke_type
+from .train import compare_renders, evaluate, ground_truth
 
 EVAL_SIZE = 128
 
@@ -82,3 +83,13 @@ def evaluate_checkpoint(path: str | os.PathLike, n: int = 2000, seed: int = 0, d
     result.update({"stroke_type": stroke.name, "net": ckpt["net_config"]["net"], "size": net.cfg.size,
                    "steps": ckpt.get("steps"), "device": str(dev), "n": n, "seed": seed})
     return result
+
+
+def resolution_ceiling(stroke_type: str, size: int, n: int = 1000, seed: int = 0, device: str = "auto") -> dict:
+    """What a perfect net drawing at ``size x size`` would score under ``eval-renderer``'s protocol:
+    the engine's own ``size``-pixel render, upsampled bilinearly, against its 128x128 render, on
+    the same ``n`` uniform strokes. ``psnr_fg``, ``psnr_alpha``, ``psnr`` (dB)."""
+    dev = resolve_device(device)
+    stroke = get_stroke_type(stroke_type)
+    uniform = torch.rand(n, stroke.n_params, generator=torch.Generator().manual_seed(seed)).to(dev)
+    return compare_renders(lambda chunk: ground_truth(stroke, chunk, size), stroke, uniform, EVAL_SIZE)

@@ -116,10 +116,20 @@ def evaluate(net: RendererNet, stroke: StrokeType, params: Tensor, size: int | N
     was_training = net.training
     net.eval()
     size = size or net.cfg.size
+    result = compare_renders(net, stroke, params, size, batch_size)
+    net.train(was_training)
+    return result
+
+
+@torch.no_grad()
+def compare_renders(draw, stroke: StrokeType, params: Tensor, size: int, batch_size: int = 256) -> dict:
+    """PSNRs (``psnr_fg``, ``psnr_alpha``, ``psnr``) of ``draw(params (b, d)) -> (colour (b, 3, s, s),
+    mask (b, 1, s, s))`` against the engine at ``size x size`` (``draw``'s output resized
+    bilinearly when ``s != size``); MSE pooled over all strokes and pixels."""
     fg_se = mask_se = 0.0
     count = 0
     for chunk in params.split(batch_size):
-        colour, mask = net(chunk)
+        colour, mask = draw(chunk)
         if mask.shape[-1] != size:
             colour = F.interpolate(colour.float(), size=(size, size), mode="bilinear", align_corners=False)
             mask = F.interpolate(mask.float(), size=(size, size), mode="bilinear", align_corners=False)
@@ -127,7 +137,6 @@ def evaluate(net: RendererNet, stroke: StrokeType, params: Tensor, size: int | N
         fg_se += F.mse_loss(colour * mask, gt_colour * gt_mask, reduction="sum").item() / 3
         mask_se += F.mse_loss(mask, gt_mask, reduction="sum").item()
         count += mask.numel()
-    net.train(was_training)
     fg, alpha = psnr(fg_se / count), psnr(mask_se / count)
     return {"psnr_fg": round(fg, 3), "psnr_alpha": round(alpha, 3), "psnr": round((fg + alpha) / 2, 3)}
 

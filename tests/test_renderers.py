@@ -220,3 +220,10 @@ def test_cli_eval_bad_checkpoint_exits_2(tmp_path, capsys):
     assert main(["eval-renderer", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "error:" in err and len(err.strip().splitlines()) == 1
+
+
+def test_resolution_ceiling_grows_with_the_net_size():
+    from neuralpaint.evaluation import resolution_ceiling
+
+    at = {s: resolution_ceiling("rectangle", s, n=16, device="cpu")["psnr"] for s in (32, 64, 128)}
+    assert at[32] < at[64] < 60 and at[128] == 100.0  # at 128 the reference itself (PSNR capped)
