@@ -61,16 +61,15 @@ def main() -> None:
               f"{r['ms_forward']:>8.3f}{r['ms_backward']:>8.3f}", flush=True)
     ceilings = []
     if args.ceiling:
-        print(f"resolution ceiling: the engine's own render at SIZE, upsampled to 128x128 (same strokes)")
+        print("resolution ceiling: the engine's own render at SIZE, upsampled to 128x128 (same strokes)")
         print(f"{'stroke type':<14}{'size':>6}{'fg':>7}{'alpha':>7}{'mean':>7}")
-    for stroke_type in dict.fromkeys(r["stroke_type"] for r in rows) if args.ceiling else []:
-        if stroke_type == "mypaint":  # libmypaint draws each size on its own; no fixed reference
-            continue
-        for size in args.ceiling:
-            c = {"stroke_type": stroke_type, "size": size,
-                 **resolution_ceiling(stroke_type, size, n=args.n, seed=args.seed, device=args.device)}
-            ceilings.append(c)
-            print(f"{stroke_type:<14}{size:>6}{c['psnr_fg']:>7.2f}{c['psnr_alpha']:>7.2f}{c['psnr']:>7.2f}", flush=True)
+        # mypaint is skipped: libmypaint draws each size on its own, so there is no fixed reference
+        for stroke_type in dict.fromkeys(r["stroke_type"] for r in rows if r["stroke_type"] != "mypaint"):
+            for size in args.ceiling:
+                c = {"stroke_type": stroke_type, "size": size,
+                     **resolution_ceiling(stroke_type, size, n=args.n, seed=args.seed, device=args.device)}
+                ceilings.append(c)
+                print(f"{stroke_type:<14}{size:>6}{c['psnr_fg']:>7.2f}{c['psnr_alpha']:>7.2f}{c['psnr']:>7.2f}", flush=True)
     if args.json:
         out = pathlib.Path(args.json)
         out.parent.mkdir(parents=True, exist_ok=True)
