@@ -7,17 +7,25 @@
 __version__ = "0.1.0"
 
 from .errors import NeuralPaintError
-from .strokes import StrokeType, get_stroke_type, stroke_type_names
 
-# imported on first use (PEP 562), so ``import neuralpaint`` and the CLI stay light
+# imported on first use (PEP 562), so ``import neuralpaint`` and ``neuralpaint --help`` do not load torch
 _LAZY = {
+    "StrokeType": ("strokes", "StrokeType"),
+    "get_stroke_type": ("strokes", "get_stroke_type"),
+    "stroke_type_names": ("strokes", "stroke_type_names"),
     "paint": ("painter", "paint"),
     "PaintConfig": ("painter.config", "PaintConfig"),
-    "render_painting": ("canvas", "render_painting"),
+    "render_painting": ("compositing", "render_painting"),
+    "render_strokes": ("hires", "render_strokes"),
+    "random_painting": ("random_strokes", "random_painting"),
+    "load_strokes": ("strokesfile", "load_strokes"),
+    "save_strokes": ("strokesfile", "save_strokes"),
+    "Strokes": ("strokesfile", "Strokes"),
     "read_image": ("images", "read_image"),
 }
 
-__all__ = ["NeuralPaintError", "PaintConfig", "StrokeType", "get_stroke_type", "paint", "read_image",
+__all__ = ["NeuralPaintError", "PaintConfig", "StrokeType", "Strokes", "get_stroke_type", "load_strokes", "paint",
+           "random_painting", "read_image", "render_strokes", "save_strokes",
            "render_painting", "stroke_type_names", "__version__"]
 
 

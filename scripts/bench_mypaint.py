@@ -22,8 +22,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from neuralpaint.canvas import render_painting
-from neuralpaint.dataset import make_dataset
+from neuralpaint.compositing import render_painting
+from neuralpaint.training.dataset import make_dataset
 from neuralpaint.strokes import get_stroke_type, mypaint
 
 

@@ -64,7 +64,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    from neuralpaint.canvas import render_painting
+    from neuralpaint.compositing import render_painting
     from neuralpaint.images import write_image
     from neuralpaint.painter import PaintConfig, paint_image
     from neuralpaint.strokes import get_stroke_type

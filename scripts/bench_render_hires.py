@@ -3,7 +3,7 @@
     python scripts/bench_render_hires.py [--scales 1 4 8 16] [--n 500] [--threads 2] [--json out.json]
 
 For each stroke type, a random painting (``random_painting``: strokes sized 2-30 % of the canvas,
-largest first, seed 0) is rendered with ``neuralpaint.canvas.render_painting``, each size in a
+largest first, seed 0) is rendered with ``neuralpaint.compositing.render_painting``, each size in a
 fresh subprocess so that its peak memory (max RSS of the process, torch included) is its own.
 Seconds cover the render only (no PNG encoding).
 """
@@ -21,8 +21,8 @@ import time
 def run_one(stroke: str, scale: int, n: int, threads: int) -> dict:
     import torch
 
-    from neuralpaint.canvas import render_painting
-    from neuralpaint.render import random_painting
+    from neuralpaint.compositing import render_painting
+    from neuralpaint.random_strokes import random_painting
 
     torch.set_num_threads(threads)
     strokes = random_painting(stroke, n, 512, 512, seed=0)

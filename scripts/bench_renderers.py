@@ -41,7 +41,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    from neuralpaint.evaluation import evaluate_checkpoint, resolution_ceiling
+    from neuralpaint.training.evaluation import evaluate_checkpoint, resolution_ceiling
 
     paths = args.checkpoints or sorted((ROOT / "checkpoints").glob("*.pt"))
     rows = []

@@ -49,9 +49,9 @@ def measure(stroke_type: str, n: int, size: int, seed: int, raster: bool, rsvg: 
 
 
 def main() -> None:
-    from neuralpaint.canvas import render_painting
+    from neuralpaint.compositing import render_painting
     from neuralpaint.export.svg import vector_types
-    from neuralpaint.render import random_painting
+    from neuralpaint.random_strokes import random_painting
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200)

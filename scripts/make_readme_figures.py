@@ -15,9 +15,9 @@ import pathlib
 import numpy as np
 import torch
 
-from neuralpaint.canvas import render_painting
+from neuralpaint.compositing import render_painting
 from neuralpaint.images import write_image
-from neuralpaint.render import random_painting
+from neuralpaint.random_strokes import random_painting
 from neuralpaint.strokes import get_stroke_type, stroke_type_names
 
 DOCS = pathlib.Path(__file__).resolve().parent.parent / "docs"

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from neuralpaint.canvas import render_painting
+from neuralpaint.compositing import render_painting
 from neuralpaint.errors import NeuralPaintError
 from neuralpaint.export import frame_counts, write_animation
-from neuralpaint.render import random_painting
+from neuralpaint.random_strokes import random_painting
 
 W, H = 40, 30
 

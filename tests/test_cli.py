@@ -1,4 +1,4 @@
-"""The command line (``neuralpaint.cli``) and the library functions behind it (``neuralpaint.render``).
+"""The command line (``neuralpaint.cli``) and the library functions behind it (``neuralpaint.hires``, ``neuralpaint.random_strokes``, ``neuralpaint.device``).
 
 Most tests call ``main([...])`` in-process; one runs ``python -m neuralpaint.cli`` in a
 subprocess to check the module entry point.
@@ -13,11 +13,13 @@ import pytest
 import torch
 
 from neuralpaint import __version__
-from neuralpaint.canvas import render_painting
+from neuralpaint.compositing import render_painting
 from neuralpaint.cli import COMMANDS
 from neuralpaint.errors import NeuralPaintError
 from neuralpaint.images import read_image, write_image
-from neuralpaint.render import output_size, random_painting, render_strokes, resolve_device
+from neuralpaint.device import resolve_device
+from neuralpaint.hires import output_size, render_strokes
+from neuralpaint.random_strokes import random_painting
 from neuralpaint.strokes import stroke_type_names
 from neuralpaint.strokesfile import Strokes, load_strokes
 from helpers import assert_user_error, run_cli as run  # noqa: E402
@@ -223,12 +225,12 @@ def test_render_hires_cuda_without_cuda(painting, capsys):
 
 
 def test_keyboard_interrupt_exits_130(painting, capsys, monkeypatch):
-    import neuralpaint.render
+    import neuralpaint.hires
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(neuralpaint.render, "render_strokes", interrupted)
+    monkeypatch.setattr(neuralpaint.hires, "render_strokes", interrupted)
     status, _, err = run(capsys, "render-hires", painting, "--quiet")
     assert status == 130
     assert "neuralpaint: interrupted" in err and "Traceback" not in err

@@ -9,7 +9,7 @@ import torch
 
 from neuralpaint import NeuralPaintError
 from neuralpaint.cli import main
-from neuralpaint.dataset import (INDEX_FILE, StrokeArrays, load_dataset, make_dataset, read_index, read_shard,
+from neuralpaint.training.dataset import (INDEX_FILE, StrokeArrays, load_dataset, make_dataset, read_index, read_shard,
                                  shard_name, shard_paths, shard_seed, write_shard)
 from neuralpaint.strokes import get_stroke_type, libmypaint
 from helpers import assert_user_error  # noqa: E402

@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 import torch
 
-from neuralpaint.canvas import render_painting
+from neuralpaint.compositing import render_painting
 from neuralpaint.errors import NeuralPaintError
 from neuralpaint.export import strokelist, svg
 from neuralpaint.images import read_image
-from neuralpaint.render import random_painting
+from neuralpaint.random_strokes import random_painting
 from neuralpaint.strokes import get_stroke_type
 from neuralpaint.strokesfile import Strokes, save_strokes
 from helpers import assert_user_error, run_cli as run  # noqa: E402

@@ -12,15 +12,16 @@ from torch import nn
 from helpers import assert_user_error
 from neuralpaint import NeuralPaintError
 from neuralpaint.cli import main
-from neuralpaint.dataset import StrokeArrays, shard_name, write_index, write_shard
+from neuralpaint.training.dataset import StrokeArrays, shard_name, write_index, write_shard
 from neuralpaint.nets import NETS, build_net, renderer_config
 from neuralpaint.nets.gan import CONDITIONS, Critic, CriticConfig, on_white
 from neuralpaint.perceptual import find_vgg_weights, load_vgg
-from neuralpaint.renderer import NeuralRenderer, load_net, load_renderer, read_checkpoint
+from neuralpaint.checkpoints import load_net, read_checkpoint
+from neuralpaint.renderers import NeuralRenderer, load_renderer
 from neuralpaint.strokes import get_stroke_type
 from neuralpaint.strokes.markerpen import MarkerPen
-from neuralpaint.train import evaluate
-from neuralpaint.train_gan import GanConfig, ReconstructionLoss, evaluate_data, load_stroke_data, train_gan
+from neuralpaint.training.train import evaluate
+from neuralpaint.training.train_gan import GanConfig, ReconstructionLoss, evaluate_data, load_stroke_data, train_gan
 
 SIZE = 16
 TINY_NET = {"size": SIZE, "gan": {"width": 4, "fc": 32}}

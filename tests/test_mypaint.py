@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from neuralpaint import NeuralPaintError
-from neuralpaint.canvas import CULL_MIN_AREA, blank_canvas, composite_in_order, render_painting
+from neuralpaint.compositing import CULL_MIN_AREA, blank_canvas, composite_in_order, render_painting
 from neuralpaint.cli import main
 from neuralpaint.images import read_image
 from neuralpaint.strokes import get_stroke_type, libmypaint, mypaint
@@ -280,7 +280,7 @@ def test_painting_through_a_tiny_renderer_then_libmypaint(tmp_path, capsys):
     """``paint --stroke mypaint`` optimises through a (here untrained, tiny) renderer net and the
     final picture is libmypaint's render of the strokes; the engine cannot be differentiated."""
     from neuralpaint.nets import build_net, renderer_config
-    from neuralpaint.renderer import save_checkpoint
+    from neuralpaint.checkpoints import save_checkpoint
 
     net = build_net(renderer_config("gan", 12, 12, size=16, gan={"width": 4, "fc": 32}))
     checkpoint = save_checkpoint(tmp_path / "tiny.pt", net, get_stroke_type("mypaint"), steps=0)

@@ -15,8 +15,9 @@ import pytest
 import torch
 
 import neuralpaint
-from neuralpaint.canvas import render_painting
-from neuralpaint.cli import build_parser, main, paint_config_from_args
+from neuralpaint.compositing import render_painting
+from neuralpaint.cli import build_parser, main
+from neuralpaint.cli.paint import paint_config_from_args
 from neuralpaint.images import read_image
 from neuralpaint.painter import PaintConfig
 from neuralpaint.painter import progressive
@@ -167,7 +168,7 @@ def test_seed_reproduces_the_painting(photo, tmp_path):
 
 def tiny_checkpoint(path, stroke_type):
     from neuralpaint.nets import build_net, renderer_config
-    from neuralpaint.renderer import save_checkpoint
+    from neuralpaint.checkpoints import save_checkpoint
 
     stroke = get_stroke_type(stroke_type)
     torch.manual_seed(0)
@@ -353,7 +354,7 @@ def _hidden_stroke_run(respawn_at):
     """Optimise two rectangle strokes, the first hidden under an opaque second one, with a learning
     rate too small to move anything: only a respawn can change the first stroke."""
     from neuralpaint.painter.layout import crop_windows, make_level
-    from neuralpaint.renderer import EngineRenderer
+    from neuralpaint.renderers import EngineRenderer
 
     stroke = get_stroke_type("rectangle")
     level = make_level(1, 16, 16, 16, 0.25)
@@ -385,9 +386,9 @@ def test_vanished_strokes_restart_where_the_error_is():
 def test_windowed_compositing_matches_whole_canvas_compositing(stroke_type):
     """The refinement's in-place window compositing gives the same image and the same gradients
     (for the strokes and the background) as plain autograd through whole-canvas compositing."""
-    from neuralpaint.canvas import composite_in_order
+    from neuralpaint.compositing import composite_in_order
     from neuralpaint.painter.refine import render_over
-    from neuralpaint.renderer import EngineRenderer
+    from neuralpaint.renderers import EngineRenderer
 
     stroke = get_stroke_type(stroke_type)
     gen = torch.Generator().manual_seed(3)
@@ -410,7 +411,7 @@ def test_windowed_compositing_matches_whole_canvas_compositing(stroke_type):
 
 def test_visible_areas_of_a_painting_match_dense_transmittance():
     from neuralpaint.painter.refine import visible_areas
-    from neuralpaint.renderer import EngineRenderer
+    from neuralpaint.renderers import EngineRenderer
 
     stroke = get_stroke_type("rectangle")
     params = stroke.sample_painting(10, torch.Generator().manual_seed(4)).double()
@@ -426,7 +427,7 @@ def test_visible_areas_of_a_painting_match_dense_transmittance():
 
 def test_refinement_restarts_hidden_strokes_on_top():
     from neuralpaint.painter.refine import refine
-    from neuralpaint.renderer import EngineRenderer
+    from neuralpaint.renderers import EngineRenderer
 
     stroke = get_stroke_type("rectangle")
     photo = torch.rand(3, 24, 24, generator=torch.Generator().manual_seed(0))

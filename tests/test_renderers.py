@@ -9,9 +9,10 @@ import torch
 from neuralpaint import NeuralPaintError
 from neuralpaint.cli import main
 from neuralpaint.nets import build_net, net_names, renderer_config
-from neuralpaint.renderer import EngineRenderer, load_net, load_renderer, read_checkpoint, save_checkpoint
+from neuralpaint.checkpoints import load_net, read_checkpoint, save_checkpoint
+from neuralpaint.renderers import EngineRenderer, load_renderer
 from neuralpaint.strokes import get_stroke_type
-from neuralpaint.train import TrainConfig, evaluate, train_renderer
+from neuralpaint.training.train import TrainConfig, evaluate, train_renderer
 
 # a tiny fusion net for fast tests: 32x32 output
 TINY = dict(size=32, pixel_shuffle=dict(fc=(32, 256), base=8, channels=(8, 8)),
@@ -223,7 +224,7 @@ def test_cli_eval_bad_checkpoint_exits_2(tmp_path, capsys):
 
 
 def test_resolution_ceiling_grows_with_the_net_size():
-    from neuralpaint.evaluation import resolution_ceiling
+    from neuralpaint.training.evaluation import resolution_ceiling
 
     at = {s: resolution_ceiling("rectangle", s, n=16, device="cpu")["psnr"] for s in (32, 64, 128)}
     assert at[32] < at[64] < 60 and at[128] == 100.0  # at 128 the reference itself (PSNR capped)

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..canvas import blank_canvas, render_painting
+from ..compositing import blank_canvas, render_painting
 from ..errors import NeuralPaintError
 from ..fileutil import atomic_path
 from ..strokesfile import Strokes

@@ -402,7 +402,7 @@ def raster_element(doc: SvgDocument, i: int) -> str:
     import cv2
     import torch
 
-    from ..canvas import pixel_boxes
+    from ..compositing import pixel_boxes
 
     one = torch.tensor(doc.params[i : i + 1], dtype=torch.float32)
     H, W = doc.out_height, doc.out_width
@@ -428,7 +428,7 @@ def raster_element(doc: SvgDocument, i: int) -> str:
 def svg_size(strokes: Strokes, width: int | None = None) -> tuple[int, int]:
     """``(width, height)`` in pixels of the SVG: the strokes file's canvas, or ``width`` wide with
     the height from the aspect ratio. ``NeuralPaintError`` for a width outside 1..65536."""
-    from ..render import output_size
+    from ..hires import output_size
 
     height, out_width = output_size(strokes, 1.0, width)
     return out_width, height

@@ -18,14 +18,13 @@ import torch.nn.functional as F
 
 from .. import __version__
 from ..errors import NeuralPaintError
-from ..render import resolve_device
-from ..renderer import EngineRenderer, load_renderer
+from ..device import resolve_device
+from ..checkpoints import shipped_checkpoint
+from ..renderers import EngineRenderer, load_renderer
 from ..strokes import get_stroke_type
 from ..strokesfile import Strokes
 from .config import PaintConfig
 from .progressive import PaintState, paint_photo
-
-CHECKPOINTS = Path(__file__).resolve().parent.parent.parent / "checkpoints"
 
 __all__ = ["PaintConfig", "PaintState", "paint", "paint_image", "painting_size", "prepare_photo", "make_renderer"]
 
@@ -63,7 +62,7 @@ def make_renderer(cfg: PaintConfig, stroke, device: torch.device):
                                "(or auto); the final picture is still rendered by the engine")
     if cfg.renderer == "engine" or (cfg.renderer == "auto" and stroke.differentiable):
         return EngineRenderer(stroke)
-    path = Path(cfg.checkpoint) if cfg.checkpoint else CHECKPOINTS / f"{cfg.stroke}.pt"
+    path = Path(cfg.checkpoint) if cfg.checkpoint else shipped_checkpoint(cfg.stroke)
     if not path.is_file():
         raise NeuralPaintError(f"no neural renderer for {cfg.stroke}: {path} does not exist "
                                "(train one with neuralpaint train-renderer, or use --renderer engine)")

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..canvas import blank_canvas, render_painting
+from ..compositing import blank_canvas, render_painting
 from ..strokes import StrokeType
 from .config import PaintConfig
 from .layout import Level, crop_windows, make_level

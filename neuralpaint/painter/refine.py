@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..canvas import blank_canvas
+from ..compositing import blank_canvas
 from ..strokes import StrokeType
 from .losses import PIXEL_LOSSES, error_map
 from .starts import strokes_from_error

@@ -1,14 +1,9 @@
-"""Library functions behind the command line: random paintings, high-resolution rendering, devices.
+"""Rendering a strokes file at any resolution (``neuralpaint render-hires``).
 
-The CLI (``neuralpaint.cli``) only parses arguments and prints; everything it does is available
-here for scripts and notebooks:
+* ``output_size`` -- the pixel size of a render at ``scale`` or ``width``, refusing absurd sizes;
+* ``render_strokes`` -- the painting as an ``(H, W, 3)`` float32 array, bounded memory.
 
-* ``random_painting`` -- a strokes file's worth of random strokes, sized like a real painting;
-* ``output_size`` / ``render_strokes`` -- render a painting at any resolution, bounded memory;
-* ``resolve_device`` -- ``auto|cpu|cuda|cuda:N`` to a ``torch.device``.
-
-Bad input (an absurd size, a device that is not there) raises ``NeuralPaintError`` with a
-one-line message.
+Bad input (an absurd size) raises ``NeuralPaintError`` with a one-line message.
 """
 from __future__ import annotations
 
@@ -18,42 +13,12 @@ import sys
 import numpy as np
 import torch
 
-from . import __version__
-from .canvas import render_painting
+from .compositing import render_painting
 from .errors import NeuralPaintError
-from .strokes import get_stroke_type
 from .strokesfile import MAX_CANVAS_SIDE, Strokes
 
 MAX_OUTPUT_SIDE = MAX_CANVAS_SIDE  # 65536 pixels per side
 MAX_OUTPUT_PIXELS = 1.2e9  # about 14 GB of float32 RGB canvas
-
-
-def random_painting(
-    stroke_type: str,
-    n: int,
-    width: int,
-    height: int,
-    seed: int,
-    canvas_colour: tuple[float, float, float] = (1.0, 1.0, 1.0),
-    stroke_options: dict | None = None,
-) -> Strokes:
-    """``n`` random strokes of ``stroke_type`` on a ``width x height`` canvas.
-
-    The strokes come from the type's ``sample_painting`` (sized like a real painting, larger
-    ones first), drawn from a ``torch.Generator`` seeded with ``seed``: the same arguments give
-    the same strokes. ``stroke_options`` are passed to the stroke type (e.g. ``{"brush": "dry"}``).
-    The metadata records the generator and the seed.
-    """
-    if n < 0:
-        raise NeuralPaintError(f"the number of strokes must be 0 or more, got {n}")
-    for name, side in (("width", width), ("height", height)):
-        if not 1 <= side <= MAX_CANVAS_SIDE:
-            raise NeuralPaintError(f"canvas {name} must be in 1..{MAX_CANVAS_SIDE} pixels, got {side}")
-    stroke = get_stroke_type(stroke_type, **(stroke_options or {}))
-    generator = torch.Generator().manual_seed(seed)
-    params = stroke.sample_painting(n, generator)
-    metadata = {"generator": "random-strokes", "seed": seed, "neuralpaint_version": __version__}
-    return Strokes.from_stroke(stroke, params, width, height, canvas_colour, metadata)
 
 
 def output_size(strokes: Strokes, scale: float = 1.0, width: int | None = None) -> tuple[int, int]:
@@ -113,24 +78,3 @@ def render_strokes(
             progress=lambda done: bar.update(done - bar.n),
         )
     return np.ascontiguousarray(canvas.permute(1, 2, 0).cpu().numpy(), dtype=np.float32)
-
-
-def resolve_device(name: str) -> torch.device:
-    """``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-
-    Raises ``NeuralPaintError`` for another name or a CUDA device that is not there.
-    """
-    text = str(name).strip().lower()
-    if text == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if text == "cpu":
-        return torch.device("cpu")
-    if text == "cuda" or (text.startswith("cuda:") and text[5:].isdigit()):
-        if not torch.cuda.is_available():
-            raise NeuralPaintError(f"device {name!r} asked for, but CUDA is not available here; use --device cpu")
-        index = int(text[5:]) if ":" in text else 0
-        count = torch.cuda.device_count()
-        if index >= count:
-            raise NeuralPaintError(f"device {name!r} asked for, but there are only {count} CUDA device(s)")
-        return torch.device("cuda", index)
-    raise NeuralPaintError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N")

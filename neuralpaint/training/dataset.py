@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import NeuralPaintError
-from .fileutil import atomic_path, atomic_write
+from ..errors import NeuralPaintError
+from ..fileutil import atomic_path, atomic_write
 
 DATASET_VERSION = 1
 INDEX_FILE = "dataset.json"
@@ -192,7 +192,7 @@ def _make_shard(job: tuple) -> int:
     """Draw, render and write one shard (runs in a worker process or in-process)."""
     import torch
 
-    from .strokes import get_stroke_type
+    from ..strokes import get_stroke_type
 
     name, options_json, size, index, count, seed, directory = job
     key = (name, options_json)
@@ -237,7 +237,7 @@ def make_dataset(stroke, n: int, out_dir: str | os.PathLike, *, size: int = 64,
     import sys
     import time
 
-    from .strokes import StrokeType, get_stroke_type
+    from ..strokes import StrokeType, get_stroke_type
 
     if isinstance(stroke, str):
         stroke = get_stroke_type(stroke)

@@ -27,14 +27,15 @@ import torch.nn.functional as F
 import yaml
 from torch import Tensor
 
-from .errors import NeuralPaintError
-from .fileutil import atomic_path
-from .nets import RendererNet, build_net, renderer_config
-from .render import resolve_device
-from .renderer import save_checkpoint
-from .strokes import StrokeType, get_stroke_type
+from ..errors import NeuralPaintError
+from ..fileutil import atomic_path
+from ..nets import RendererNet, build_net, renderer_config
+from ..device import resolve_device
+from ..checkpoints import save_checkpoint
+from ..resources import data_path
+from ..strokes import StrokeType, get_stroke_type
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train_renderer.yaml"
+DEFAULT_CONFIG = data_path("configs") / "train_renderer.yaml"
 
 
 def layered_config(default: Path, path: str | os.PathLike | None, overrides: dict) -> dict:
@@ -170,7 +171,7 @@ def train_renderer(cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: bool
     metrics, with ``steps`` and ``best_psnr``. See the module docstring for the files written."""
     from tqdm import tqdm
 
-    from .images import write_image
+    from ..images import write_image
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ The last ``val_size`` strokes of the data set are held out, never trained on.
 Every phase is resumable: its own directory holds ``state.pt`` (weights, optimisers, sampler
 state; saved every ``save_every_seconds`` and on Ctrl-C) and ``log.jsonl``. Phases 1 and 3 also
 write renderer checkpoints (``best.pt`` float16 following held-out PSNR, ``last.pt``; the format of
-``neuralpaint.renderer``, so ``paint --renderer neural --checkpoint`` and ``eval-renderer`` take
+``neuralpaint.checkpoints``, so ``paint --renderer neural --checkpoint`` and ``eval-renderer`` take
 them) and sample grids (predictions over white on top, the data set's strokes below)::
 
     OUT/phase1/{best.pt, last.pt, state.pt, log.jsonl, samples/}
@@ -46,16 +46,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .errors import NeuralPaintError
-from .fileutil import atomic_path
-from .nets import RendererNet, build_net, renderer_config
-from .nets.gan import CONDITIONS, Critic, CriticConfig, on_white
-from .render import resolve_device
-from .renderer import save_checkpoint
-from .strokes import StrokeType, get_stroke_type
+from ..errors import NeuralPaintError
+from ..fileutil import atomic_path
+from ..nets import RendererNet, build_net, renderer_config
+from ..nets.gan import CONDITIONS, Critic, CriticConfig, on_white
+from ..device import resolve_device
+from ..checkpoints import save_checkpoint
+from ..resources import data_path
+from ..strokes import StrokeType, get_stroke_type
 from .train import layered_config, psnr
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "train_gan.yaml"
+DEFAULT_CONFIG = data_path("configs") / "train_gan.yaml"
 PHASES = {1: "pre-train", 2: "critic", 3: "gan"}
 
 
@@ -291,7 +292,7 @@ class ReconstructionLoss:
     """L1 on the stroke over white and on alpha, plus the perceptual loss or SSIM + edge terms."""
 
     def __init__(self, cfg: GanConfig, device: torch.device, log=print):
-        from .perceptual import PerceptualLoss, find_vgg_weights, load_vgg, missing_vgg_message
+        from ..perceptual import PerceptualLoss, find_vgg_weights, load_vgg, missing_vgg_message
 
         self.cfg = cfg
         self.perceptual = None
@@ -414,7 +415,7 @@ def _run_phase(phase: int, cfg: GanConfig, out: Path, data: StrokeData, device: 
                states: dict, progress: bool, log) -> dict:
     from tqdm import tqdm
 
-    from .images import write_image
+    from ..images import write_image
 
     pdir = out / f"phase{phase}"
     state_path = states[phase]

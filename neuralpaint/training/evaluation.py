@@ -14,10 +14,10 @@ import time
 
 import torch
 
-from .nets import RendererNet
-from .render import resolve_device
-from .renderer import load_net
-from .strokes import get_stroke_type
+from ..nets import RendererNet
+from ..device import resolve_device
+from ..checkpoints import load_net
+from ..strokes import get_stroke_type
 from .train import compare_renders, evaluate, ground_truth
 
 EVAL_SIZE = 128

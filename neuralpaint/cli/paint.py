@@ -1,0 +1,161 @@
+"""``neuralpaint paint``: paint a photo with strokes and write the painting, strokes and animation."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import math
+from pathlib import Path
+
+from ..errors import NeuralPaintError
+from .common import Command, PROG, add_brush_argument, brush_options, check_output_dir, colour_text, one_line
+
+
+def add_paint_arguments(p: argparse.ArgumentParser) -> None:
+    from ..painter.config import PaintConfig
+    from ..strokes import stroke_type_names
+
+    d = PaintConfig  # every default below is the library's own, so help and API cannot drift
+    p.add_argument("--img", required=True, type=Path, metavar="PATH",
+                   help="photo to paint: PNG, JPEG, ... (required)")
+    p.add_argument("--stroke", choices=stroke_type_names(), default=d.stroke, metavar="TYPE",
+                   help="stroke type, one of: %(choices)s (default: %(default)s)")
+    grid = p.add_mutually_exclusive_group()
+    grid.add_argument("--max-divide", type=int, default=d.max_divide, metavar="N",
+                      help="paint progressively in 1x1, 2x2, ... NxN blocks (default: %(default)s)")
+    grid.add_argument("--m-grid", type=int, default=d.m_grid, metavar="M",
+                      help="instead, paint in one pass of MxM blocks")
+    p.add_argument("--max-strokes", type=int, default=d.max_strokes, metavar="N",
+                   help="number of strokes in the painting (default: %(default)s)")
+    p.add_argument("--size", type=int, default=d.size, metavar="PX",
+                   help="longer side of the painting in pixels; the photo's aspect ratio is kept "
+                   "(default: %(default)s)")
+    p.add_argument("--canvas-color", "--canvas-colour", dest="canvas_colour", metavar="COLOR",
+                   default=colour_text(d.canvas_colour),
+                   help="colour of the bare canvas: white, black, #rrggbb or #rgb (default: %(default)s)")
+    p.add_argument("--renderer", choices=["auto", "engine", "neural"], default=d.renderer,
+                   help="engine: the stroke type's exact differentiable engine; neural: a trained "
+                   "renderer net (--checkpoint); auto: the engine, or the net when --checkpoint is "
+                   "given or the engine is not differentiable (mypaint: the final picture is still "
+                   "drawn by libmypaint) (default: %(default)s)")
+    p.add_argument("--checkpoint", type=Path, default=d.checkpoint, metavar="PATH",
+                   help="renderer checkpoint for --renderer neural (default: checkpoints/<stroke>.pt)")
+    p.add_argument("--ot-weight", type=float, default=d.ot_weight, metavar="W",
+                   help="weight of the optimal-transport loss beside pixel L1 (default: %(default)s)")
+    p.add_argument("--iters-per-stroke", type=int, default=d.iters_per_stroke, metavar="K",
+                   help="optimiser steps each stroke receives (default: %(default)s)")
+    p.add_argument("--refine-steps", type=int, default=d.refine_steps, metavar="N",
+                   help="final joint steps on all strokes over the whole canvas; 0 skips "
+                   "(default: the stroke type's, 300 for rectangle and 150 for the slower engines; "
+                   "skipped with a neural renderer)")
+    p.add_argument("--seed", type=int, default=d.seed,
+                   help="random seed; the same seed and settings give the same painting "
+                   "(default: %(default)s)")
+    p.add_argument("--device", default=d.device,
+                   help="auto, cpu, cuda or cuda:N; auto uses CUDA when available (default: %(default)s)")
+    p.add_argument("--out", type=Path, default=Path("output"), metavar="DIR",
+                   help="directory for the outputs, created if needed (default: %(default)s)")
+    add_brush_argument(p)
+    p.add_argument("--no-animation", action="store_true",
+                   help="do not write the stroke-by-stroke <name>_animated.mp4 and .gif")
+    p.add_argument("--svg", action="store_true",
+                   help="also write <name>.svg, the painting as vector strokes (see export-svg)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar (default: show one on stderr)")
+
+
+def paint_config_from_args(args: argparse.Namespace):
+    """The ``PaintConfig`` the ``paint`` options describe (``NeuralPaintError`` if impossible)."""
+    from ..painter.config import PaintConfig
+    from ..strokesfile import parse_colour
+
+    options = brush_options(args)
+    renderer = args.renderer
+    if args.checkpoint is not None:
+        if renderer == "engine":
+            raise NeuralPaintError("--checkpoint applies only to --renderer neural (or auto), not engine")
+        renderer = "neural"
+    cfg = PaintConfig(
+        stroke=args.stroke, stroke_options=options, max_divide=args.max_divide, m_grid=args.m_grid,
+        max_strokes=args.max_strokes, size=args.size, canvas_colour=parse_colour(args.canvas_colour),
+        renderer=renderer, checkpoint=str(args.checkpoint) if args.checkpoint is not None else None,
+        ot_weight=args.ot_weight, iters_per_stroke=args.iters_per_stroke,
+        refine_steps=args.refine_steps, seed=args.seed, device=args.device,
+    )
+    cfg.validate()
+    return cfg
+
+
+def run_paint(args: argparse.Namespace) -> int:
+    import dataclasses
+    import shlex
+
+    from ..compositing import render_painting
+    from ..export import FFmpegUnavailable, write_animation
+    from ..images import read_image, write_image
+    from ..painter import paint_image
+    from ..strokesfile import save_strokes
+
+    start = time.perf_counter()
+    cfg = paint_config_from_args(args)
+    image = read_image(args.img)
+    check_output_dir(args.out)  # fail now rather than after painting
+    strokes, state, photo = paint_image(image, cfg, progress=not args.quiet)
+    painted = time.perf_counter() - start
+
+    # the outputs are written even after Ctrl-C, with the strokes finished so far
+    name = args.img.stem
+    out = args.out
+    H, W = photo.shape[1:]
+    command = shlex.join([PROG, *getattr(args, "_argv", sys.argv[1:])])
+    strokes = dataclasses.replace(strokes, metadata={**strokes.metadata, "source": str(args.img), "command": command})
+    stroke = strokes.stroke()
+    final = render_painting(stroke, strokes.params_tensor(photo.device), H, W, strokes.canvas_colour)
+    mse = (final - photo).pow(2).mean().item()
+    psnr = 10 * math.log10(1.0 / mse) if mse > 0 else math.inf
+
+    written = [write_image(out / f"{name}_input.png", photo),
+               save_strokes(strokes, out / f"{name}_strokes.npz"),
+               write_image(out / f"{name}_final.png", final)]
+    if getattr(args, "svg", False):
+        from ..export.svg import write_svg
+
+        written.append(write_svg(strokes, out / f"{name}.svg"))
+    if not args.no_animation:
+        mp4, gif = out / f"{name}_animated.mp4", out / f"{name}_animated.gif"
+        try:
+            write_animation(strokes, H, W, mp4, gif, device=photo.device)
+            written += [mp4, gif]
+        except FFmpegUnavailable as err:
+            written.append(gif)
+            print(f"{PROG}: warning: {one_line(err)}", file=sys.stderr)
+
+    seconds = time.perf_counter() - start
+    print(f"painted {args.img} with {strokes.n} {strokes.stroke_type} strokes at {W}x{H} pixels in "
+          f"{painted:.1f} s ({seconds:.1f} s with the outputs); PSNR {psnr:.2f} dB against the input")
+    for path in written:
+        print(f"  wrote {path}")
+    if state.interrupted:
+        print(f"{PROG}: interrupted: the outputs hold the {strokes.n} of {cfg.max_strokes} strokes "
+              "finished before Ctrl-C", file=sys.stderr)
+        return 130
+    return 0
+
+
+COMMAND = Command(
+    name="paint",
+    summary="paint a photo with brush strokes (strokes file, final image, animation)",
+    description="Paint a photo with --max-strokes parameterised strokes, progressively from "
+    "coarse 1x1 blocks\nto fine NxN blocks (or in one --m-grid pass), then refine them all "
+    "together. Writes to --out:\n  <name>_input.png     the photo as painted (resized to --size)\n"
+    "  <name>_strokes.npz   the strokes (neuralpaint render-hires renders them at any size)\n"
+    "  <name>_final.png     the painting\n"
+    "  <name>_animated.mp4  and .gif: the painting stroke by stroke (not with --no-animation)\n"
+    "  <name>.svg           the painting as an SVG of its strokes (with --svg)\n"
+    "Ctrl-C stops early and still writes them with the strokes finished so far (exit status 130).",
+    add_arguments=add_paint_arguments,
+    run=run_paint,
+    epilog="examples:\n  neuralpaint paint --img test_images/astronaut.png\n"
+    "  neuralpaint paint --img photo.jpg --stroke markerpen --max-strokes 800 --size 768 --out out/\n"
+    "  neuralpaint paint --img photo.jpg --stroke rectangle --m-grid 4 --no-animation -q",
+)
