@@ -8,7 +8,7 @@
 #   mypaint-brushes for the `mypaint` stroke type; librsvg2-bin (rsvg-convert) with which the
 #   tests check SVG export. If they cannot be installed, setup warns and the features (and
 #   their tests) that need them say so; everything else works.
-# - Python packages: the project with its test extra (pip install -e ".[test]").
+# - Python packages: the project with its test and style extras (pip install -e ".[test,style]").
 #   The venv sees the system's site-packages, so an already-installed torch is reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,5 +40,5 @@ if [ ${#missing[@]} -gt 0 ]; then
     || echo "setup: WARNING: could not install ${missing[*]}; MyPaint strokes and SVG checks will be unavailable" >&2
 fi
 
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,style]"
 echo "setup: ready ($(.venv/bin/python -c 'import torch, neuralpaint; print("neuralpaint", neuralpaint.__version__, "torch", torch.__version__)'))"
