@@ -47,7 +47,7 @@ COMMAND = Command(
     summary="write a strokes file as a JSON or CSV stroke list for plotters and robots",
     description="Write one record per stroke in painting order: type, Bezier control points or "
     "box corners,\nwidths, length, angle, colours as #rrggbb and opacity, in px or mm (origin "
-    "top-left, y down).\nThe fields are described in the README (Vector export).",
+    "top-left, y down).\nThe fields are described in docs/vector-export.md.",
     add_arguments=add_export_strokes_arguments,
     run=run_export_strokes,
     epilog="examples:\n  neuralpaint export-strokes painting.npz              # writes painting.json\n"

@@ -79,7 +79,7 @@ def on_white(colour: Tensor, alpha: Tensor) -> Tensor:
 class CriticConfig:
     n_params: int
     size: int = 64
-    condition: str = "none"  # none | projection | concat (none measured best: see README)
+    condition: str = "none"  # none | projection | concat (none measured best: see docs/benchmarks.md)
     width: int = 32  # channels of the first conv; each stride-2 stage doubles it
     max_channels: int = 256
     embed: int = 256  # hidden width of the action embedding (projection)

@@ -13,7 +13,7 @@ Nets (see ``NETS``):
   params (the ablation).
 * ``*-light``: the same designs at 64x64 with reduced widths, to train and paint on a CPU.
 * ``fusion-light-coords``: fusion-light whose rasterization convolutions also see the pixel
-  coordinates (CoordConv); an ablation (it did not pay, see the README).
+  coordinates (CoordConv); an ablation (it did not pay, see docs/benchmarks.md).
 * ``gan``: a DCGAN-style generator trained adversarially on a stroke data set (``nets/gan.py``,
   registered in ``nets/__init__.py``; trained by ``neuralpaint/train_gan.py``).
 """

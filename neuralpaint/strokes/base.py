@@ -103,7 +103,7 @@ class StrokeType:
     length_indices: ClassVar[tuple[int, ...]] = ()
     differentiable: ClassVar[bool] = True  # False: ``render`` has no gradient (e.g. mypaint, drawn by libmypaint)
     # the painter's default joint refinement steps: what keeps 500 strokes at 256^2 near 20 s on
-    # 2 CPU cores with this engine (README, painting benchmark)
+    # 2 CPU cores with this engine (docs/benchmarks.md, painting benchmark)
     refine_steps: ClassVar[int] = 150
 
     @property

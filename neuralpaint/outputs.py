@@ -1,0 +1,53 @@
+"""Writing a finished painting: its picture, its strokes file, its animation and SVG.
+
+``write_painting`` is what ``paint`` and ``stylize`` write; each file is written atomically, so an
+interrupted run leaves finished files or none.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from .strokesfile import Strokes
+
+
+def write_painting(strokes: Strokes, out: str | Path, name: str, *, final_name: str | None = None,
+                   animation: bool = True, svg: bool = False, device: torch.device | str = "cpu",
+                   final: torch.Tensor | None = None, warn: Callable[[str], None] = print) -> list[Path]:
+    """Write ``strokes`` into the directory ``out`` (created when needed):
+
+    * ``final_name`` (default ``<name>.png``): the painting rendered by its engine at the strokes
+      file's size (``final``, a ``(3, H, W)`` tensor, when already rendered);
+    * ``<name>_strokes.npz``: the strokes file;
+    * ``<name>_animated.mp4`` and ``.gif`` (``animation``): the painting stroke by stroke; without
+      ffmpeg only the GIF, and ``warn`` says why;
+    * ``<name>.svg`` (``svg``): the painting as vector strokes.
+
+    Returns the paths written, in that order.
+    """
+    from .compositing import render_painting
+    from .export import FFmpegUnavailable, write_animation
+    from .images import write_image
+    from .strokesfile import save_strokes
+
+    out = Path(out)
+    H, W = strokes.height, strokes.width
+    if final is None:
+        final = render_painting(strokes.stroke(), strokes.params_tensor(device), H, W, strokes.canvas_colour)
+    written = [write_image(out / (final_name or f"{name}.png"), final),
+               save_strokes(strokes, out / f"{name}_strokes.npz")]
+    if svg:
+        from .export.svg import write_svg
+
+        written.append(write_svg(strokes, out / f"{name}.svg"))
+    if animation:
+        mp4, gif = out / f"{name}_animated.mp4", out / f"{name}_animated.gif"
+        try:
+            write_animation(strokes, H, W, mp4, gif, device=device)
+            written += [mp4, gif]
+        except FFmpegUnavailable as err:
+            written.append(gif)
+            warn(str(err))
+    return written

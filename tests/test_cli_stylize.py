@@ -1,0 +1,75 @@
+"""``neuralpaint stylize``: the command over ``neuralpaint.style.stylize`` (tiny sizes)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import assert_user_error, run_cli
+from neuralpaint.compositing import render_painting
+from neuralpaint.images import read_image
+from neuralpaint.strokesfile import load_strokes
+
+
+@pytest.fixture(scope="module")
+def painting(tmp_path_factory):
+    """A tiny painting written by ``paint`` (strokes file + the photo it recorded)."""
+    out = tmp_path_factory.mktemp("painting")
+    photo = out / "photo.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)).resize((64, 48)).save(photo)
+    from neuralpaint.cli import main
+
+    assert main(["paint", "--img", str(photo), "--size", "48", "--max-strokes", "12", "--max-divide", "2",
+                 "--refine-steps", "5", "--no-animation", "-q", "--out", str(out)]) == 0
+    return out / "photo_strokes.npz"
+
+
+def psnr(a, b):
+    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
+    return 10 * np.log10(1.0 / mse) if mse > 0 else np.inf
+
+
+def test_palette_mode_writes_a_strokes_file_that_rerenders(painting, tmp_path, capsys):
+    status, out, err = run_cli(capsys, "stylize", painting, "--style", "starry_night", "--mode", "palette",
+                               "--out", tmp_path, "-q")
+    assert status == 0, err
+    for name in ("photo_stylized.png", "photo_stylized_strokes.npz", "photo_stylized_animated.gif"):
+        assert (tmp_path / name).is_file(), out
+    styled = load_strokes(tmp_path / "photo_stylized_strokes.npz")
+    before = load_strokes(painting)
+    assert styled.n == before.n and styled.stroke_type == before.stroke_type
+    stroke = styled.stroke()
+    shape = [i for i in range(styled.params.shape[1]) if i not in range(styled.params.shape[1])[stroke.colour]]
+    np.testing.assert_array_equal(styled.params[:, shape], before.params[:, shape])
+    picture = render_painting(stroke, styled.params_tensor(), styled.height, styled.width, styled.canvas_colour)
+    png = read_image(tmp_path / "photo_stylized.png")
+    assert psnr(picture.permute(1, 2, 0).numpy(), png) >= 40
+
+
+def test_colour_mode_keeps_shapes(painting, tmp_path, capsys):
+    status, _, err = run_cli(capsys, "stylize", painting, "--style", "brick", "--mode", "colour", "--steps", "1",
+                             "--no-animation", "--out", tmp_path, "-q")
+    assert status == 0, err
+    styled, before = load_strokes(tmp_path / "photo_stylized_strokes.npz"), load_strokes(painting)
+    stroke = styled.stroke()
+    shape = [i for i in range(styled.params.shape[1]) if i not in range(styled.params.shape[1])[stroke.colour]]
+    np.testing.assert_array_equal(styled.params[:, shape], before.params[:, shape])
+    assert not np.array_equal(styled.params, before.params)
+
+
+@pytest.mark.parametrize("problem", ["missing", "corrupt", "tiny"])
+def test_bad_style_image_is_one_line(painting, tmp_path, capsys, problem):
+    style = tmp_path / "style.png"
+    if problem == "corrupt":
+        style.write_bytes(b"not an image at all")
+    elif problem == "tiny":
+        Image.new("RGB", (1, 1)).save(style)
+    status, _, err = run_cli(capsys, "stylize", painting, "--style", style, "--mode", "palette", "--out", tmp_path)
+    assert_user_error(status, err)
+
+
+def test_missing_vgg_weights_say_how_to_get_them(painting, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty_cache"))
+    status, _, err = run_cli(capsys, "stylize", painting, "--style", "brick", "--backbone", "vgg19", "--out", tmp_path)
+    assert_user_error(status, err, "vgg19")
