@@ -4,11 +4,16 @@
 only on the ``CULL_TILE``-pixel tiles of that box the stroke touches, in chunks of at most
 ``CHUNK_PIXELS``; time grows with the area strokes cover and memory stays bounded (the canvas
 plus a few chunk-sized buffers) at any output size.
+
+``render_bands`` renders the same painting band by band (``band`` rows at a time, top to bottom)
+without ever holding the whole canvas: each band sees only the strokes whose boxes reach it, in
+painting order, and big strokes only on their tiles (laid on one grid over the whole canvas) that
+fall in the band. Memory is one band plus the chunk buffers, whatever the output size.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor
@@ -127,3 +132,74 @@ def render_painting(
     if canvas is not None:
         return canvas.copy_(result)
     return result
+
+
+def _lerp_tiles(canvas: Tensor, origins: list, colour: Tensor, alpha: Tensor, tile: int, top: int) -> None:
+    """Composite tiles ``colour (n, 3, tile, tile)``, ``alpha (n, 1, tile, tile)`` at canvas
+    ``origins`` (``[(y, x), ...]``, ``y`` counted from row ``top`` of the canvas) in place."""
+    for j, (y, x) in enumerate(origins):
+        canvas[:, y - top : y - top + tile, x : x + tile].lerp_(colour[j], alpha[j])
+
+
+@torch.no_grad()
+def render_bands(
+    stroke: StrokeType,
+    params: Tensor,
+    height: int,
+    width: int,
+    canvas_colour: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    *,
+    band: int = 512,
+    tile: int = CULL_TILE,
+    cull_min_area: int = CULL_MIN_AREA,
+    chunk_pixels: int = CHUNK_PIXELS,
+) -> Iterator[tuple[int, Tensor]]:
+    """Render strokes ``params (N, d)`` in order onto a ``height x width`` canvas, ``band`` rows
+    at a time: yields ``(top, pixels)`` for each band from the top, ``pixels (3, rows, width)``
+    in [0, 1] on the params' device (a view of a buffer that the next band does not reuse).
+
+    The same picture as ``render_painting`` (strokes whose box covers more than ``cull_min_area``
+    pixels are rendered only on the ``tile x tile`` squares of a canvas-wide grid that they may
+    touch, in chunks of ``chunk_pixels``); ``band`` must be a multiple of ``tile``. A stroke that
+    reaches several bands is rendered in pieces, one per band, each piece once.
+    """
+    stroke.check_params(params)
+    if band < 1 or tile < 1 or band % tile:
+        raise ValueError(f"band ({band}) must be a positive multiple of tile ({tile})")
+    boxes = pixel_boxes(stroke, params, height, width)
+    n_bands = -(-height // band)
+    strokes_of_band: list[list[int]] = [[] for _ in range(n_bands)]
+    for i, (top, left, bottom, right) in enumerate(boxes):
+        if bottom > top and right > left:
+            for k in range(top // band, (bottom - 1) // band + 1):
+                strokes_of_band[k].append(i)
+    tiles: dict[int, Tensor] = {}  # big stroke -> its tile origins (cpu, int64), until its last band
+    padded_width = -(-width // tile) * tile
+    fill = torch.tensor(canvas_colour, device=params.device, dtype=params.dtype).view(3, 1, 1)
+    per_chunk = max(1, chunk_pixels // tile**2)
+    for k in range(n_bands):
+        y0, y1 = k * band, min(height, (k + 1) * band)
+        canvas = fill.repeat(1, -(-(y1 - y0) // tile) * tile, padded_width)
+        for i in strokes_of_band[k]:
+            top, left, bottom, right = boxes[i]
+            one = params[i : i + 1]
+            if (bottom - top) * (right - left) <= cull_min_area:
+                t, b = max(top, y0), min(bottom, y1)
+                offset = torch.tensor([[t, left]], device=params.device, dtype=params.dtype)
+                colour, alpha = stroke.render(one, height, width, window=(b - t, right - left), offset=offset)
+                canvas[:, t - y0 : b - y0, left:right].lerp_(colour[0], alpha[0])
+                continue
+            origins = tiles.get(i)
+            if origins is None:  # first band of this stroke: its tiles on the canvas-wide grid
+                grid_box = (top // tile * tile, left // tile * tile, bottom, right)
+                origins = covered_tiles(stroke, one, grid_box, height, width, tile).to("cpu", torch.int64)
+                tiles[i] = origins
+            if (bottom - 1) // band == k:
+                del tiles[i]
+            mine = origins[(origins[:, 0] >= y0) & (origins[:, 0] < y1)]
+            for chunk in mine.split(per_chunk):
+                n = chunk.shape[0]
+                colour, alpha = stroke.render(one.expand(n, -1), height, width, window=(tile, tile),
+                                              offset=chunk.to(params.device, params.dtype))
+                _lerp_tiles(canvas, chunk.tolist(), colour, alpha, tile, y0)
+        yield y0, canvas[:, : y1 - y0, :width].clamp_(0.0, 1.0)

@@ -230,7 +230,7 @@ def test_keyboard_interrupt_exits_130(painting, capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(neuralpaint.hires, "render_strokes", interrupted)
+    monkeypatch.setattr(neuralpaint.hires, "render_bands", interrupted)
     status, _, err = run(capsys, "render-hires", painting, "--quiet")
     assert status == 130
     assert "neuralpaint: interrupted" in err and "Traceback" not in err

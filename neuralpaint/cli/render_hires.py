@@ -19,7 +19,8 @@ def add_render_hires_arguments(p: argparse.ArgumentParser) -> None:
                       help="output width in pixels instead of --scale; the height keeps the "
                       "canvas's aspect ratio")
     p.add_argument("-o", "--output", type=Path, default=None, metavar="OUT.png",
-                   help="image to write, format from the extension (default: <stem>_x<scale>.png, "
+                   help="image to write, format from the extension: .png (streamed), .jpg, .webp, .tif... "
+                   "(default: <stem>_x<scale>.png, "
                    "or <stem>_w<W>.png with --width, beside the strokes file)")
     p.add_argument("--device", default="auto",
                    help="auto, cpu, cuda or cuda:N; auto uses CUDA when available (default: %(default)s)")
@@ -28,12 +29,10 @@ def add_render_hires_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_render_hires(args: argparse.Namespace) -> int:
-    import cv2
     import torch
 
-    from ..images import write_image
     from ..device import resolve_device
-    from ..hires import output_size, render_strokes
+    from ..hires import output_size, write_render
     from ..strokesfile import load_strokes
 
     start = time.perf_counter()
@@ -44,16 +43,12 @@ def run_render_hires(args: argparse.Namespace) -> int:
     if output is None:
         tag = f"w{args.width}" if args.width is not None else f"x{format_scale(args.scale)}"
         output = args.strokes_file.with_name(f"{args.strokes_file.stem}_{tag}.png")
-    if not cv2.haveImageWriter(str(output)):  # fail now rather than after a long render
-        raise NeuralPaintError(f"{output}: cannot write images with extension "
-                               f"{output.suffix.lower()!r}; use .png or .jpg")
     out_of_memory = (MemoryError, getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError))
-    try:
-        image = render_strokes(strokes, args.scale, args.width, device=device, progress=not args.quiet)
+    try:  # a bad extension or an unwritable output fails here before any rendering
+        write_render(strokes, output, args.scale, args.width, device=device, progress=not args.quiet)
     except out_of_memory:
         raise NeuralPaintError(f"out of memory rendering {width}x{height} pixels on {device}; "
                                "try a smaller --scale or --width, or --device cpu") from None
-    write_image(output, image)
     seconds = time.perf_counter() - start
     print(f"wrote {output} ({width}x{height} pixels, {strokes.n} strokes, {device}) in {seconds:.1f} s")
     return 0
@@ -63,7 +58,8 @@ COMMAND = Command(
     name="render-hires",
     summary="render a strokes file as an image at any resolution",
     description="Render a strokes file as an image, --scale times the canvas size it was made "
-    "at,\nor --width pixels wide. Memory stays near the size of the output image.",
+    "at,\nor --width pixels wide, band by band straight into the file: memory stays bounded "
+    "at any\nsize (PNG is streamed; other formats hold the 8-bit image once).",
     add_arguments=add_render_hires_arguments,
     run=run_render_hires,
     epilog="examples:\n  neuralpaint render-hires painting.npz             # writes painting_x8.png\n"
