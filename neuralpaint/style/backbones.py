@@ -128,7 +128,7 @@ def _lite0_build(path: Path) -> Backbone:
     def extract(net: nn.Module, images: Tensor, layers: tuple[str, ...]) -> dict[str, Tensor]:
         return net.features(images, layers)
 
-    return Backbone("efficientnet_lite0", net, extract, LITE0_STYLE, LITE0_CONTENT, softmax=True, source=str(path))
+    return Backbone("efficientnet_lite0", net, extract, LITE0_STYLE, LITE0_CONTENT, softmax=False, source=str(path))
 
 
 BACKBONES: dict[str, BackboneSpec] = {

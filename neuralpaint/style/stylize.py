@@ -71,8 +71,8 @@ class StylizeConfig:
     content_weight: float = 1.0
     colour_weight: float = 1.0  # sliced Wasserstein (Lab) term of the optimisation
     pixel_weight: float = 0.1  # blurred-luminance part of the content loss
-    steps: int = 80  # Adam steps on the colours (colour and texture modes), at work_size
-    texture_steps: int = 30  # then Adam steps on every parameter (texture mode), at texture_size
+    steps: int = 60  # Adam steps on the colours (colour and texture modes), at work_size
+    texture_steps: int = 15  # then Adam steps on every parameter (texture mode), at texture_size
     lr: float = 0.01  # colour parameters
     shape_lr: float = 0.002  # shape and opacity parameters (texture mode)
     backbone: str = "auto"  # auto | vgg19 | vgg16 | efficientnet_lite0
@@ -81,7 +81,7 @@ class StylizeConfig:
     work_size: int = 256  # longer side of the canvas during the optimisation
     palette_iterations: int = 30  # rounds of sliced optimal transport of the stroke colours
     palette_steps: int = 20  # then Adam steps on the colours against the rendered painting's colour distance
-    texture_size: int = 128  # longer side of the canvas in the texture phase
+    texture_size: int = 256  # longer side of the canvas in the texture phase
     seed: int = 0
     device: str = "cpu"
 
@@ -450,7 +450,7 @@ def _texture_phase(stroke, renderer, params: Tensor, objective: Objective, strok
             full[:, other_cols] = xs[1]
         return render_over(stroke, renderer, full, background), None
 
-    tensors, lrs = [params[:, colour_cols]], [cfg.lr]
+    tensors, lrs = [params[:, colour_cols]], [0.1 * cfg.lr]  # the colours are fitted already: small moves
     if len(other_cols):
         tensors.append(params[:, other_cols])
         lrs.append(cfg.shape_lr)
