@@ -28,7 +28,7 @@ class MarkerPen(StrokeType):
 
     def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
         B = params.shape[0]
-        near, radius = tapered_curve(params, grid)
+        near, radius = tapered_curve(params, grid, need_t=False)  # the ink is flat: t is not needed
         cover = box_coverage(near.distance, radius)
         alpha = cover.unsqueeze(1) * params[:, 11].view(B, 1, 1, 1)
         colour = params[:, 8:11].view(B, 3, 1, 1).expand(B, 3, *cover.shape[1:])
