@@ -109,8 +109,21 @@ def run_paint(args: argparse.Namespace) -> int:
     H, W = photo.shape[1:]
     command = shlex.join([PROG, *getattr(args, "_argv", sys.argv[1:])])
     strokes = dataclasses.replace(strokes, metadata={**strokes.metadata, "source": str(args.img), "command": command})
-    stroke = strokes.stroke()
-    final = render_painting(stroke, strokes.params_tensor(photo.device), H, W, strokes.canvas_colour)
+    if state.interrupted:  # the canvas may hold part of an unfinished level: render the strokes
+        final = render_painting(strokes.stroke(), strokes.params_tensor(photo.device), H, W, strokes.canvas_colour)
+    else:  # the painter's canvas is the engine's render of exactly these strokes
+        final = state.canvas
+
+    # the animation renders and encodes in a second thread (torch, ffmpeg and the image encoders
+    # release the GIL) while the pictures and the strokes file are written
+    animation = None
+    if not args.no_animation:
+        from concurrent.futures import ThreadPoolExecutor
+
+        mp4, gif = out / f"{name}_animated.mp4", out / f"{name}_animated.gif"
+        pool = ThreadPoolExecutor(1)
+        animation = pool.submit(write_animation, strokes, H, W, mp4, gif, device=photo.device)
+        pool.shutdown(wait=False)
     mse = (final - photo).pow(2).mean().item()
     psnr = 10 * math.log10(1.0 / mse) if mse > 0 else math.inf
 
@@ -121,10 +134,9 @@ def run_paint(args: argparse.Namespace) -> int:
         from ..export.svg import write_svg
 
         written.append(write_svg(strokes, out / f"{name}.svg"))
-    if not args.no_animation:
-        mp4, gif = out / f"{name}_animated.mp4", out / f"{name}_animated.gif"
+    if animation is not None:
         try:
-            write_animation(strokes, H, W, mp4, gif, device=photo.device)
+            animation.result()
             written += [mp4, gif]
         except FFmpegUnavailable as err:
             written.append(gif)
@@ -133,6 +145,9 @@ def run_paint(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     print(f"painted {args.img} with {strokes.n} {strokes.stroke_type} strokes at {W}x{H} pixels in "
           f"{painted:.1f} s ({seconds:.1f} s with the outputs); PSNR {psnr:.2f} dB against the input")
+    if state.seconds:
+        stages = ", ".join(f"{k.replace('_', ' ')} {v:.1f} s" for k, v in state.seconds.items())
+        print(f"  stages: {stages}; outputs {seconds - painted:.1f} s")
     for path in written:
         print(f"  wrote {path}")
     if state.interrupted:

@@ -34,12 +34,16 @@ from .starts import strokes_from_error
 @dataclass
 class PaintState:
     """What a run has produced so far: canvas-relative ``params (N, d)`` in painting order and the
-    full-size ``canvas (3, H, W)``. ``interrupted`` is set when Ctrl-C stopped the run."""
+    full-size ``canvas (3, H, W)``. ``interrupted`` is set when Ctrl-C stopped the run.
+    ``seconds`` holds the wall time of each stage: ``levels`` (the progressive levels, with their
+    full-size renders), ``refine`` (the joint refinement) and ``final_render`` (the full-size
+    render of the refined strokes)."""
 
     params: Tensor
     canvas: Tensor
     interrupted: bool = False
     log: list = field(default_factory=list)
+    seconds: dict = field(default_factory=dict)
 
 
 def split_budget(total: int, weights: list[int]) -> list[int]:
@@ -228,6 +232,7 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
             l1 = (state.canvas - photo).abs().mean().item()
             state.log.append({"level": f"{level.rows}x{level.cols}", "strokes": int(new.shape[0]), "l1": round(l1, 5),
                               "seconds": round(time.perf_counter() - start, 2)})
+        state.seconds["levels"] = time.perf_counter() - start
         if refine_steps:
             def tick(loss: float) -> None:
                 bar.update(1)
@@ -237,7 +242,10 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
                              cfg.refine_lr, cfg.refine_size, tick, loss=cfg.refine_loss,
                              respawn_at=cfg.refine_respawn_at, respawn_pixels=cfg.respawn_pixels,
                              respawn_size=1.0 / max(levels), opacity=cfg.init_opacity, generator=generator)
+            refined_at = time.perf_counter()
+            state.seconds["refine"] = refined_at - start - state.seconds["levels"]
             canvas = render_painting(stroke, refined, H, W, cfg.canvas_colour)
+            state.seconds["final_render"] = time.perf_counter() - refined_at
             l1 = (canvas - photo).abs().mean().item()
             # a renderer net may disagree with its engine on small whole-canvas strokes: keep the
             # refinement only when the engine's own render of it is closer to the photo
