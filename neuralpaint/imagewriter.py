@@ -89,6 +89,7 @@ class ImageWriter:
     def close(self) -> Path:
         """Finish the file (all rows must have been written) and move it onto ``path``."""
         if self.rows_written != self.height:
+            self.abort()
             raise ValueError(f"{self.rows_written} rows written of {self.height}")
         try:
             try:
