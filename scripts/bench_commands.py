@@ -1,0 +1,188 @@
+"""Benchmark: whole ``neuralpaint`` commands, each in a fresh process (wall time, peak RSS, PSNR).
+
+    python scripts/bench_commands.py                       # every group but the long ones
+    python scripts/bench_commands.py --only paint256 help  # a slice
+    python scripts/bench_commands.py --list                # the command table
+    python scripts/bench_commands.py --only paint512 --repeat 3
+    # a baseline checkout (e.g. ``git worktree add /tmp/base HEAD``), interleaved with this one:
+    python scripts/bench_commands.py --only paint256 --compare /tmp/base
+
+Each run is started with ``subprocess`` and reaped with ``os.wait4``, which gives that process's
+own peak resident set (``ru_maxrss``; ffmpeg, a grandchild, is not counted). Wall time is the whole
+process: interpreter start-up, ``import torch``, the work and the outputs. ``paint`` runs also
+report the PSNR and the stage times they print. With ``--compare DIR`` every command is run
+alternately with the code in ``DIR`` (same Python, ``PYTHONPATH=DIR``, run from ``DIR``) and with
+this checkout, so both see the same machine load; medians over ``--repeat`` runs are reported.
+Results go to ``bench_results/commands.json`` (``--json``) and a markdown table on stdout.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PHOTOS = ("astronaut", "chelsea", "coffee")
+ENGINES = ("oilpaintbrush", "rectangle", "markerpen", "watercolor")
+
+
+@dataclass(frozen=True)
+class Bench:
+    """One command: ``group`` (for ``--only``), a ``name``, its arguments after ``neuralpaint``
+    (``{tmp}`` is a scratch directory, ``{root}`` the checkout whose test_images are used) and
+    commands to run first, untimed (``prepare``)."""
+
+    group: str
+    name: str
+    argv: tuple[str, ...]
+    prepare: tuple[tuple[str, ...], ...] = ()
+    long: bool = False  # only with --long or when its group is named in --only
+    notes: dict = field(default_factory=dict)
+
+
+def command_table() -> list[Bench]:
+    table = []
+    for stroke in ("rectangle", "oilpaintbrush"):
+        for photo in PHOTOS:
+            table.append(Bench("paint256", f"paint 256 {stroke} {photo}",
+                               ("paint", "--img", f"{{root}}/test_images/{photo}.png", "--size", "256",
+                                "--stroke", stroke, "-q", "--out", "{tmp}/out")))
+    table.append(Bench("paint512", "paint default (512, oil, 500) astronaut",
+                       ("paint", "--img", "{root}/test_images/astronaut.png", "-q", "--out", "{tmp}/out")))
+    table.append(Bench("paint1024", "paint 1024 oil 2000 chelsea --no-animation",
+                       ("paint", "--img", "{root}/test_images/chelsea.png", "--max-strokes", "2000", "--size", "1024",
+                        "--no-animation", "-q", "--out", "{tmp}/out")))
+    table.append(Bench("paint2048", "paint 2048 oil 5000 chelsea --no-animation",
+                       ("paint", "--img", "{root}/test_images/chelsea.png", "--max-strokes", "5000", "--size", "2048",
+                        "--no-animation", "-q", "--out", "{tmp}/out"), long=True))
+    table.append(Bench("help", "--help (start-up)", ("--help",)))
+    for engine in ENGINES:
+        table.append(Bench("hires", f"render-hires {engine} 500 x16",
+                           ("render-hires", f"{{tmp}}/{engine}.npz", "--scale", "16", "-q", "-o", f"{{tmp}}/{engine}.png"),
+                           prepare=(("random-strokes", "--stroke", engine, "--n", "500", "--seed", "7",
+                                     "-o", f"{{tmp}}/{engine}.npz"),)))
+    return table
+
+
+def _launcher(code: Path) -> list[str]:
+    """How to start ``neuralpaint`` from the checkout ``code``: ``python -m neuralpaint`` where the
+    package has a ``__main__``, else (older layouts) ``python -m neuralpaint.cli``."""
+    module = "neuralpaint" if (code / "neuralpaint" / "__main__.py").is_file() else "neuralpaint.cli"
+    return [sys.executable, "-m", module]
+
+
+def run_timed(argv: list[str], code: Path, env: dict) -> dict:
+    """Run ``argv`` from ``code``, reaped by ``os.wait4`` so that the peak RSS is this process's own:
+    wall seconds, peak RSS (MB), exit status and output."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(argv, cwd=code, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return {"seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "status": proc.returncode,
+                "stdout": out.read(), "stderr": err.read()}
+
+
+def parse_paint(stdout: str) -> dict:
+    """PSNR and stage times from ``paint``'s report."""
+    found = {}
+    m = re.search(r"in ([\d.]+) s \(([\d.]+) s with the outputs\); PSNR ([\d.]+|inf) dB", stdout)
+    if m:
+        found.update(painting_s=float(m[1]), with_outputs_s=float(m[2]), psnr=float(m[3]))
+    m = re.search(r"stages: (.*)", stdout)
+    if m:
+        for part in m[1].replace(";", ",").split(","):
+            words = part.strip().split()
+            if len(words) >= 3 and words[-1] == "s":
+                found[f"{'_'.join(words[:-2])}_s"] = float(words[-2])
+    return found
+
+
+def bench(item: Bench, code: Path, tmp: Path, threads: int | None) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
+    fill = lambda args: [a.format(tmp=tmp, root=ROOT) for a in args]  # noqa: E731
+    for prep in item.prepare:
+        done = run_timed(_launcher(code) + fill(prep), code, env)
+        if done["status"] != 0:
+            raise SystemExit(f"preparing {item.name} failed: {done['stderr'][-2000:]}")
+    result = run_timed(_launcher(code) + fill(item.argv), code, env)
+    if result["status"] != 0:
+        print(f"  {item.name}: exit status {result['status']}: {result['stderr'].strip()[-500:]}", file=sys.stderr)
+    return {"seconds": round(result["seconds"], 2), "rss_mb": round(result["rss_mb"], 1),
+            "status": result["status"], **parse_paint(result["stdout"])}
+
+
+def main() -> None:
+    table = command_table()
+    groups = sorted({b.group for b in table}, key=[b.group for b in table].index)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="+", choices=groups, metavar="GROUP",
+                    help=f"run only these groups: {', '.join(groups)}")
+    ap.add_argument("--long", action="store_true", help="also the long commands (paint2048)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each command; medians are reported")
+    ap.add_argument("--compare", type=Path, default=None, metavar="DIR",
+                    help="a baseline checkout, run alternately with this one")
+    ap.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS for the commands")
+    ap.add_argument("--list", action="store_true", help="print the command table and exit")
+    ap.add_argument("--json", type=Path, default=ROOT / "bench_results" / "commands.json")
+    args = ap.parse_args()
+
+    chosen = [b for b in table if (b.group in args.only if args.only else (args.long or not b.long))]
+    if args.list:
+        for b in table:
+            print(f"{b.group:<10} {b.name:<45} neuralpaint {shlex.join(b.argv)}")
+        return
+    codes = [("base", args.compare.resolve()), ("new", ROOT)] if args.compare else [("new", ROOT)]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench_commands_") as scratch:
+        for item in chosen:
+            runs: dict[str, list[dict]] = {label: [] for label, _ in codes}
+            for _ in range(args.repeat):
+                for label, code in codes:
+                    tmp = Path(scratch) / label
+                    tmp.mkdir(exist_ok=True)
+                    runs[label].append(bench(item, code, tmp, args.threads))
+                    r = runs[label][-1]
+                    print(f"  {item.name} [{label}]: {r['seconds']:.1f} s, {r['rss_mb']:.0f} MB"
+                          + (f", PSNR {r['psnr']:.2f}" if "psnr" in r else ""), file=sys.stderr, flush=True)
+            for label, _ in codes:
+                got = runs[label]
+                keys = [k for k in got[0] if k != "status"]
+                row = {"group": item.group, "name": item.name, "code": label,
+                       "command": "neuralpaint " + shlex.join(item.argv), "runs": len(got),
+                       "status": max(r["status"] for r in got)}
+                for k in keys:
+                    values = [r[k] for r in got if k in r]
+                    row[k] = round(statistics.median(values), 2)
+                row["seconds_all"] = [r["seconds"] for r in got]
+                rows.append(row)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"python": sys.executable, "cpus": os.cpu_count(), "threads": args.threads,
+                                     "loadavg_end": os.getloadavg(), "results": rows}, indent=2))
+    stage_keys = [k for k in ("painting_s", "levels_s", "refine_s", "final_render_s", "outputs_s") if any(k in r for r in rows)]
+    head = ["command", "code", "wall s", "peak RSS MB", "PSNR", *[k[:-2].replace("_", " ") + " s" for k in stage_keys]]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in rows:
+        cells = [r["name"], r["code"], f"{r['seconds']:.1f}", f"{r['rss_mb']:.0f}",
+                 f"{r['psnr']:.2f}" if "psnr" in r else "", *[f"{r[k]:.1f}" if k in r else "" for k in stage_keys]]
+        print("| " + " | ".join(cells) + " |")
+    print(f"wrote {args.json}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
