@@ -1,71 +1,102 @@
-"""Benchmark: rendering a 500-stroke painting at x1, x4, x8, x16 of a 512x512 canvas.
+"""Benchmark: the whole ``neuralpaint render-hires`` command, per stroke type, size and format.
 
-    python scripts/bench_render_hires.py [--scales 1 4 8 16] [--n 500] [--threads 2] [--json out.json]
+    python scripts/bench_render_hires.py [--types oilpaintbrush rectangle ...] [--scales 16 32]
+        [--formats png jpg] [--n 500] [--repeat 1] [--baseline /path/to/old/checkout]
+        [--json bench_results/render_hires.json]
 
-For each stroke type, a random painting (``random_painting``: strokes sized 2-30 % of the canvas,
-largest first, seed 0) is rendered with ``neuralpaint.compositing.render_painting``, each size in a
-fresh subprocess so that its peak memory (max RSS of the process, torch included) is its own.
-Seconds cover the render only (no PNG encoding).
+For each stroke type a strokes file is made with ``neuralpaint random-strokes --stroke TYPE --n N
+--seed 7`` (512x512 canvas); then ``neuralpaint render-hires FILE --scale S -q -o out.FORMAT
+--device cpu`` runs as a subprocess under ``/usr/bin/time``: wall seconds, peak RSS of the
+process (torch included), user and system CPU seconds. The output file is deleted after each run.
+With ``--baseline DIR`` the same command also runs with ``PYTHONPATH=DIR`` (an older checkout, e.g.
+``git worktree add /tmp/base <commit>``), interleaved with the current code so that both see the
+same machine load; ``--repeat`` runs each command several times and reports medians.
+Prints a markdown table and writes the JSON.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
-import resource
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
+REPO = pathlib.Path(__file__).resolve().parents[1]
 
-def run_one(stroke: str, scale: int, n: int, threads: int) -> dict:
-    import torch
 
-    from neuralpaint.compositing import render_painting
-    from neuralpaint.random_strokes import random_painting
+def neuralpaint(pythonpath: str | None) -> tuple[list[str], dict]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath or str(REPO), env.get("PYTHONPATH")]))
+    return [sys.executable, "-m", "neuralpaint"], env
 
-    torch.set_num_threads(threads)
-    strokes = random_painting(stroke, n, 512, 512, seed=0)
-    size = 512 * scale
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    start = time.perf_counter()
-    render_painting(strokes.stroke(), strokes.params_tensor(), size, size, strokes.canvas_colour)
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"stroke": stroke, "scale": scale, "size": size, "n": n, "seconds": round(seconds, 2),
-            "peak_rss_mb": round(peak), "rss_before_mb": round(base_rss)}
+
+def timed(cmd: list[str], env: dict) -> dict:
+    """Run ``cmd`` under /usr/bin/time: wall s, peak RSS MB, user s, sys s."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as t:
+        result = subprocess.run(["/usr/bin/time", "-o", t.name, "-f", "%e %M %U %S", *cmd], env=env,
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{result.stderr[-2000:]}")
+        wall, rss_kb, user, system = t.read().split()[-4:]
+    return {"wall_s": float(wall), "peak_rss_mb": round(int(rss_kb) / 1024), "user_s": float(user),
+            "sys_s": float(system)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scales", type=int, nargs="+", default=[1, 4, 8, 16])
+    ap.add_argument("--types", nargs="+", default=["oilpaintbrush", "rectangle", "markerpen", "watercolor", "mypaint"])
+    ap.add_argument("--scales", type=float, nargs="+", default=[16, 32])
+    ap.add_argument("--formats", nargs="+", default=["png", "jpg"])
     ap.add_argument("--n", type=int, default=500)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--types", nargs="+", default=None)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--baseline", default=None, metavar="DIR",
+                    help="also time the code in DIR (PYTHONPATH=DIR), interleaved")
+    ap.add_argument("--work", default=None, help="directory for strokes files and outputs (default: a temporary one)")
     ap.add_argument("--json", default="bench_results/render_hires.json")
-    ap.add_argument("--one", nargs=2, metavar=("STROKE", "SCALE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.one:
-        print(json.dumps(run_one(args.one[0], int(args.one[1]), args.n, args.threads)))
-        return
 
-    from neuralpaint.strokes import stroke_type_names
-
+    work = pathlib.Path(args.work or tempfile.mkdtemp(prefix="bench_render_hires_"))
+    work.mkdir(parents=True, exist_ok=True)
+    codes = {"new": None} | ({"baseline": args.baseline} if args.baseline else {})
     rows = []
-    print(f"{args.n} strokes, canvas 512x512, {args.threads} threads")
-    print(f"{'stroke type':<15}{'scale':>6}{'size':>8}{'seconds':>9}{'peak MB':>9}")
-    for stroke in args.types or stroke_type_names():
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    print(f"| code | stroke type | scale | size | format | wall s | peak RSS MB | CPU s (user+sys) |")
+    print("|---|---|---:|---:|---|---:|---:|---:|", flush=True)
+    for stroke in args.types:
+        npz = work / f"{stroke}.npz"
+        base, env = neuralpaint(None)
+        if not npz.exists():
+            subprocess.run([*base, "random-strokes", "--stroke", stroke, "--n", str(args.n), "--seed",
+                            str(args.seed), "-o", str(npz)], env=env, check=True, capture_output=True)
         for scale in args.scales:
-            out = subprocess.run(
-                [sys.executable, __file__, "--one", stroke, str(scale), "--n", str(args.n),
-                 "--threads", str(args.threads)], capture_output=True, text=True, check=True)
-            row = json.loads(out.stdout.strip().splitlines()[-1])
-            rows.append(row)
-            print(f"{stroke:<15}{scale:>6}{row['size']:>8}{row['seconds']:>9.2f}{row['peak_rss_mb']:>9}", flush=True)
+            for fmt in args.formats:
+                runs: dict[str, list[dict]] = {name: [] for name in codes}
+                for _ in range(args.repeat):
+                    for name, path in codes.items():
+                        out = work / f"out_{name}.{fmt}"
+                        cmd, env = neuralpaint(path)
+                        cmd += ["render-hires", str(npz), "--scale", f"{scale:g}", "-q", "-o", str(out),
+                                "--device", "cpu"]
+                        runs[name].append(timed(cmd, env))
+                        out.unlink(missing_ok=True)
+                for name, rs in runs.items():
+                    med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+                    size = round(512 * scale)
+                    row = {"code": name, "stroke": stroke, "scale": scale, "size": size, "format": fmt,
+                           "n": args.n, "repeat": args.repeat, **med, "runs": rs}
+                    rows.append(row)
+                    print(f"| {name} | {stroke} | {scale:g} | {size}² | {fmt} | {med['wall_s']:.1f} | "
+                          f"{med['peak_rss_mb']:,} | {med['user_s'] + med['sys_s']:.1f} |", flush=True)
     if args.json:
         path = pathlib.Path(args.json)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"threads": args.threads, "results": rows}, indent=2))
+        path.write_text(json.dumps({"started": started, "cpus": os.cpu_count(), "n": args.n, "seed": args.seed,
+                                    "load_average_at_end": os.getloadavg(), "results": rows}, indent=2))
         print(f"wrote {path}")
 
 
