@@ -104,6 +104,55 @@ def composite_blocks(colour: Tensor, alpha: Tensor, background: Tensor, active: 
     return out
 
 
+# stroke types whose blocks render only inside each stroke's box (render_in_blocks): where it pays
+# (the oil brush: 2.4x less engine time per step; the rectangle engine is so cheap that the
+# scattering costs what the smaller windows save) and where bounding_boxes bounds the alpha
+# exactly (the Bezier engines' boxes do not at present: markerpen/watercolor renders differ)
+WINDOWED_LEVELS = {"oilpaintbrush"}
+WINDOW_SIDES = (4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
+
+
+def render_in_blocks(renderer, stroke: StrokeType, params: Tensor, h: int, w: int) -> tuple[Tensor, Tensor]:
+    """Strokes ``params (B, d)`` of ``h x w`` block windows: premultiplied colour ``(B, 3, h, w)``
+    and alpha ``(B, 1, h, w)``, as ``renderer.render`` gives but computed only inside each
+    stroke's bounding box (a square of a few bucketed sides, so each side renders in one batched
+    call) and scattered into zeros: the alpha outside the box is exactly zero, and a stroke
+    covers a tenth or so of its block's window, so this saves most of the engine's work."""
+    B = params.shape[0]
+    boxes = stroke.bounding_boxes(params.detach(), h, w)
+    top, left = boxes[:, 0].clamp(0, h).floor(), boxes[:, 1].clamp(0, w).floor()
+    bottom, right = boxes[:, 2].clamp(0, h).ceil(), boxes[:, 3].clamp(0, w).ceil()
+    need = torch.maximum(bottom - top, right - left).clamp_min(1)
+    buckets = torch.tensor(WINDOW_SIDES, device=params.device, dtype=need.dtype)
+    sides = buckets[torch.searchsorted(buckets, need).clamp(max=len(WINDOW_SIDES) - 1)].long()
+    sides = torch.minimum(sides, torch.tensor(max(h, w), device=params.device))
+    corners = torch.stack([top, left], dim=1).long()
+    trash = B * h * w
+    values, index = [], []
+    for side in sides.unique().tolist():
+        idx = (sides == side).nonzero(as_tuple=True)[0]
+        colour, alpha = renderer.render_windows(params[idx], h, w, side, corners[idx])
+        steps = torch.arange(side, device=params.device)
+        rows, cols = corners[idx, :1] + steps, corners[idx, 1:] + steps  # (n, side)
+        inside = (rows < h)[:, :, None] & (cols < w)[:, None, :]
+        where = idx[:, None, None] * (h * w) + rows[:, :, None] * w + cols[:, None, :]
+        index.append(torch.where(inside, where, trash).flatten())
+        values.append(torch.cat([alpha * colour, alpha], dim=1).permute(0, 2, 3, 1).reshape(-1, 4))
+    flat = params.new_zeros(trash + 1, 4).index_add(0, torch.cat(index), torch.cat(values))
+    full = flat[:-1].view(B, h, w, 4).permute(0, 3, 1, 2)
+    return full[:, :3], full[:, 3:]
+
+
+def composite_premultiplied(premultiplied: Tensor, alpha: Tensor, background: Tensor, active: Tensor) -> Tensor:
+    """``composite_blocks`` for premultiplied colour ``(nb, m, 3, h, w)`` (colour times alpha)."""
+    out = background
+    on = active.view(*active.shape, 1, 1, 1).to(alpha.dtype)
+    premultiplied, clear = (premultiplied * on).unbind(1), (1 - alpha * on).unbind(1)
+    for j in range(len(clear)):
+        out = torch.addcmul(premultiplied[j], clear[j], out)
+    return out
+
+
 @torch.no_grad()
 def respawn_vanished(stroke: StrokeType, level: Level, params: Tensor, alpha: Tensor, painted: Tensor,
                      target: Tensor, inside: Tensor, active: Tensor, cfg: PaintConfig,
@@ -139,14 +188,20 @@ def optimise_level(renderer, stroke: StrokeType, params: Tensor, active: Tensor,
     params = params.clone().requires_grad_(True)
     opt = torch.optim.Adam([params], lr=cfg.lr)
     respawn = {round(f * cfg.iters_per_stroke) for f in cfg.respawn_at} if level is not None else set()
-    for i in range(cfg.iters_per_stroke):
+    def draw():
+        if stroke.name in WINDOWED_LEVELS:
+            premultiplied, alpha = render_in_blocks(renderer, stroke, params.view(nb * m, d), h, w)
+            alpha = alpha.view(nb, m, 1, h, w)
+            return alpha, composite_premultiplied(premultiplied.view(nb, m, 3, h, w), alpha, background, active)
         colour, alpha = renderer.render(params.view(nb * m, d), h, w)
         alpha = alpha.view(nb, m, 1, h, w)
-        painted = composite_blocks(colour.view(nb, m, 3, h, w), alpha, background, active)
+        return alpha, composite_blocks(colour.view(nb, m, 3, h, w), alpha, background, active)
+
+    for i in range(cfg.iters_per_stroke):
+        alpha, painted = draw()
         if i in respawn and i > 0 and respawn_vanished(stroke, level, params, alpha, painted, target, inside,
                                                       active, cfg, opt, generator):
-            colour, alpha = renderer.render(params.view(nb * m, d), h, w)
-            painted = composite_blocks(colour.view(nb, m, 3, h, w), alpha.view(nb, m, 1, h, w), background, active)
+            alpha, painted = draw()
         loss = masked_l1(painted, target, inside)
         if ot is not None:
             loss = loss + cfg.ot_weight * ot(painted, target)
