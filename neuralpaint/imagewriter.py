@@ -53,6 +53,11 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 def _temporary(path: Path) -> tuple[Path, object]:
     """Create the hidden temporary file beside ``path`` (creating parent directories) and open it."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NeuralPaintError(f"{path}: cannot write: {parent} is not a directory")
+            break
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_dir():
