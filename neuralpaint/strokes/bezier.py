@@ -24,6 +24,11 @@ CANDIDATES = 5  # coarse samples of t that seed Newton's method on grids that ar
 CELL = 8  # pixel grids are searched in cells of CELL x CELL pixels, from the cells' corners
 CORNER_STEPS = 6  # Newton steps at the corners, from the best dense sample
 SEED_SPAN = 2.0  # corners whose t differ by more arc length than this many cells: per-pixel seeds
+DEEP_RADIUS = 4  # cells certainly covered whose half-width is >= this many cells ...
+DEEP_STEPS = 1  # ... take this many Newton steps (no gradient needed)
+RETRY_MOVE = 0.01  # pixels whose last Newton step moved B(t) by more pixels than this are searched
+RETRY_SAMPLES = 16  # again from their cell's corners, the current t and RETRY_SAMPLES + 1 samples,
+RETRY_STEPS = 8  # with this many Newton steps
 
 
 @dataclass
@@ -326,10 +331,9 @@ def _cell_search(points: Tensor, r0: Tensor, k: Tensor, grid: PixelGrid, need_t:
     reach = S / math.sqrt(2.0)  # no pixel centre of a cell is further from its nearest corner
     lq = corners(lower)
     outside = torch.minimum(torch.minimum(lq[0], lq[1]), torch.minimum(lq[2], lq[3])) - reach >= 0.5
-    inside = torch.zeros_like(outside)
-    if not need_t:
-        uq = corners(upper)
-        inside = torch.maximum(torch.maximum(uq[0], uq[1]), torch.maximum(uq[2], uq[3])) + reach <= -0.5
+    uq = corners(upper)
+    covered = torch.maximum(torch.maximum(uq[0], uq[1]), torch.maximum(uq[2], uq[3])) + reach <= -0.5
+    inside = torch.zeros_like(outside) if need_t else covered
     tq = corners(t_corner)  # each (B, hc, wc)
     span = (torch.maximum(torch.maximum(tq[0], tq[1]), torch.maximum(tq[2], tq[3]))
             - torch.minimum(torch.minimum(tq[0], tq[1]), torch.minimum(tq[2], tq[3])))
@@ -342,28 +346,50 @@ def _cell_search(points: Tensor, r0: Tensor, k: Tensor, grid: PixelGrid, need_t:
     cell_radius = torch.where(inside, big_r, cell_r)
     cell_distance = torch.where(inside, torch.zeros_like(cell_r), cell_r + 1.0)
 
-    def full(cell_value: Tensor) -> Tensor:
-        return cell_value.reshape(-1, 1, 1).expand(-1, S, S).contiguous()  # (B * hc * wc, S, S)
+    def full(cell_value: Tensor) -> Tensor:  # (B, hc, S, wc, S): the image's layout
+        return cell_value.view(B, hc, 1, wc, 1).expand(B, hc, S, wc, S).contiguous()
 
     out_t, out_d, out_r = full(cell_t), full(cell_distance), full(cell_radius)
     out_c = full(torch.full_like(cell_t, float("inf"))) if with_curvature else None
 
-    index = (~(outside | inside)).view(-1).nonzero().squeeze(1)
+    searched = ~(outside | inside)
+    # deep inside a wide stroke one Newton step from the interpolated seed is plenty (the seed's
+    # error there is second order in the cell size, and matters only relative to the half-width)
+    rq = [r0.view(B, 1, 1) + kv * q for q in tq]
+    wide = torch.minimum(torch.minimum(rq[0], rq[1]), torch.minimum(rq[2], rq[3])) >= DEEP_RADIUS * S
+    deep = searched & covered & coherent & wide if not with_curvature else torch.zeros_like(searched)
+    for group, steps in ((searched & ~deep, NEWTON_STEPS), (deep, min(NEWTON_STEPS, DEEP_STEPS))):
+        index = group.view(-1).nonzero().squeeze(1)
+        if index.numel():
+            _solve_cells(index, steps, curve, left, top, hc, wc, tq, coherent, out_t, out_d, out_r, out_c)
+
+    def image(a: Tensor | None) -> Tensor | None:
+        return None if a is None else a.view(B, hc * S, wc * S)[:, :h, :w]
+
+    return _Found(t=image(out_t), distance=image(out_d), radius=image(out_r), curvature=image(out_c))
+
+
+def _solve_cells(index: Tensor, steps: int, curve: _Curve, left: Tensor, top: Tensor, hc: int, wc: int,
+                 tq: tuple[Tensor, ...], coherent: Tensor, out_t: Tensor, out_d: Tensor, out_r: Tensor,
+                 out_c: Tensor | None) -> None:
+    """Search the pixels of cells ``index`` (into the flattened ``(B, hc, wc)``) from their
+    corners' ``tq``, ``steps`` Newton steps; write ``t``, distance, radius (and ``|F'|``) there."""
+    S = CELL
     if index.numel():
         b = torch.div(index, hc * wc, rounding_mode="floor")
         ci = torch.div(index, wc, rounding_mode="floor") % hc
         cj = index % wc
         cur = curve.take(b)
         ar = torch.arange(S, device=left.device, dtype=left.dtype) + 0.5
-        dx = (cur.x0 - left[b] - S * cj.to(left.dtype)).view(-1, 1, 1) - ar.view(1, 1, S)
-        dy = (cur.y0 - top[b] - S * ci.to(left.dtype)).view(-1, 1, 1) - ar.view(1, S, 1)
+        dx = (cur.x0 - left[b] - S * cj).view(-1, 1, 1) - ar.view(1, 1, S)
+        dy = (cur.y0 - top[b] - S * ci).view(-1, 1, 1) - ar.view(1, S, 1)
         poly = _Polynomial(cur.coefficients(dx, dy))
         kc = cur.k.view(-1, 1, 1)
-        c00, c01, c10, c11 = (q.reshape(-1)[index].view(-1, 1, 1) for q in tq)
+        c00, c01, c10, c11 = (q[b, ci, cj].view(-1, 1, 1) for q in tq)
         fx, fy = (ar / S).view(1, 1, S), (ar / S).view(1, S, 1)
         upper_row = c00 + (c01 - c00) * fx
         t = upper_row + (c10 + (c11 - c10) * fx - upper_row) * fy  # (n, S, S)
-        rough = (~coherent).view(-1)[index].nonzero().squeeze(1)
+        rough = (~coherent[b, ci, cj]).nonzero().squeeze(1)
         if rough.numel():  # corners on different branches of the curve: start from the best
             sub = _Polynomial(tuple(c[rough] for c in (poly.c0, poly.c1, poly.c2, poly.c3, poly.c4)))
             ks = kc[rough]
@@ -379,24 +405,44 @@ def _cell_search(points: Tensor, r0: Tensor, k: Tensor, grid: PixelGrid, need_t:
                     best_h = torch.minimum(best_h, hj)
             t[rough] = best_t
         curvature = None
-        for _ in range(NEWTON_STEPS):
+        t_prev = t
+        for _ in range(steps):
+            t_prev = t
             t, curvature = poly.newton_step(t, kc)
-        out_t[index] = t
+        # pixels whose last step still moved: search again, from more seeds, with more steps
+        moved = ((t - t_prev).abs_().mul_(cur.lip.view(-1, 1, 1)) > RETRY_MOVE).view(-1).nonzero().squeeze(1)
+        if moved.numel():
+            cell = torch.div(moved, S * S, rounding_mode="floor")
+            flat = lambda a: a.expand(-1, S, S).reshape(-1)[moved]  # noqa: E731
+            sub = _Polynomial((flat(poly.c0), flat(poly.c1), flat(poly.c2), poly.c3.view(-1)[cell],
+                               poly.c4.view(-1)[cell]))
+            ks = kc.view(-1)[cell]
+            seeds = [t.reshape(-1)[moved]] + [q.view(-1)[cell] for q in (c00, c01, c10, c11)]
+            seeds += [torch.full_like(ks, j / RETRY_SAMPLES) for j in range(RETRY_SAMPLES + 1)]
+            depth = lambda x: sub.value(x).clamp_min_(0.0).sqrt_().sub_(ks * x)  # noqa: E731
+            best_t, best_h = seeds[0], depth(seeds[0])
+            for x in seeds[1:]:
+                hx = depth(x)
+                best_t = torch.where(hx < best_h, x, best_t)
+                best_h = torch.minimum(hx, best_h)
+            x = best_t
+            for _ in range(RETRY_STEPS):
+                x, _ = sub.newton_step(x, ks)
+            x = torch.where(depth(x) < best_h, x, best_t)
+            t.view(-1)[moved] = x
+            if curvature is not None:
+                _, c_moved = sub.newton_step(x, ks)
+                curvature.view(-1)[moved] = c_moved
+        at = (b, ci, slice(None), cj, slice(None))  # out[at] is (n, S, S)
+        out_t[at] = t
         ex = (cur.cx.view(-1, 1, 1) * t).add_(cur.ax.view(-1, 1, 1)).mul_(t).add_(dx)
         ey = (cur.cy.view(-1, 1, 1) * t).add_(cur.ay.view(-1, 1, 1)).mul_(t).add_(dy)
-        out_d[index] = ex.mul_(ex).add_(ey.mul_(ey)).add_(1e-8).sqrt_()
-        out_r[index] = cur.r0.view(-1, 1, 1) + kc * t
+        out_d[at] = ex.mul_(ex).add_(ey.mul_(ey)).add_(1e-8).sqrt_()
+        out_r[at] = cur.r0.view(-1, 1, 1) + kc * t
         if out_c is not None:
             if curvature is None:
                 _, curvature = poly.newton_step(t, kc)
-            out_c[index] = curvature
-
-    def image(a: Tensor | None) -> Tensor | None:
-        if a is None:
-            return None
-        return a.view(B, hc, wc, S, S).permute(0, 1, 3, 2, 4).reshape(B, hc * S, wc * S)[:, :h, :w]
-
-    return _Found(t=image(out_t), distance=image(out_d), radius=image(out_r), curvature=image(out_c))
+            out_c[at] = curvature
 
 
 def curve_bounds(points: Tensor, margin: Tensor, height: int, width: int) -> Tensor:
