@@ -410,8 +410,9 @@ def _solve_cells(index: Tensor, steps: int, curve: _Curve, left: Tensor, top: Te
             t_prev = t
             t, curvature = poly.newton_step(t, kc)
         # pixels whose last step still moved: search again, from more seeds, with more steps
+        # (not in deep cells, whose single step from a good seed is meant to move)
         moved = ((t - t_prev).abs_().mul_(cur.lip.view(-1, 1, 1)) > RETRY_MOVE).view(-1).nonzero().squeeze(1)
-        if moved.numel():
+        if steps > 1 and moved.numel():
             cell = torch.div(moved, S * S, rounding_mode="floor")
             flat = lambda a: a.expand(-1, S, S).reshape(-1)[moved]  # noqa: E731
             sub = _Polynomial((flat(poly.c0), flat(poly.c1), flat(poly.c2), poly.c3.view(-1)[cell],
