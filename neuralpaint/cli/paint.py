@@ -15,6 +15,8 @@ def add_paint_arguments(p: argparse.ArgumentParser) -> None:
     from ..painter.config import PaintConfig
     from ..strokes import stroke_type_names
 
+    from ..painter.config import LOSSES
+
     d = PaintConfig  # every default below is the library's own, so help and API cannot drift
     p.add_argument("--img", required=True, type=Path, metavar="PATH",
                    help="photo to paint: PNG, JPEG, ... (required)")
@@ -62,6 +64,24 @@ def add_paint_arguments(p: argparse.ArgumentParser) -> None:
                    help="also write <name>.svg, the painting as vector strokes (see export-svg)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar (default: show one on stderr)")
+    g = p.add_argument_group("painterly controls (visible brushwork rather than the closest copy)")
+    g.add_argument("--opaque", action="store_true",
+                   help="every stroke fully opaque, as the published oil painter draws them")
+    g.add_argument("--min-stroke-size", type=float, default=d.min_stroke_size, metavar="PX",
+                   help="no stroke narrower than PX pixels of the painting (default: %(default)s)")
+    g.add_argument("--palette", type=int, default=d.palette, metavar="K",
+                   help="paint with K paints: every stroke one of the photo's K main colours "
+                   "(k-means), opaque")
+    g.add_argument("--loss", choices=LOSSES, default=d.loss,
+                   help="what the painting is compared with the photo by: pixel, the backbone's "
+                   "features (Nakano's intrinsic style: the brush's own character shows), or both "
+                   "(default: %(default)s)")
+    g.add_argument("--feature-weight", type=float, default=d.feature_weight, metavar="W",
+                   help="weight of the feature distance with --loss feature or pixel+feature "
+                   "(default: %(default)s)")
+    from .stylize import add_style_arguments
+
+    add_style_arguments(p, steps_flag="--style-steps")
 
 
 def paint_config_from_args(args: argparse.Namespace):
@@ -81,6 +101,9 @@ def paint_config_from_args(args: argparse.Namespace):
         renderer=renderer, checkpoint=str(args.checkpoint) if args.checkpoint is not None else None,
         ot_weight=args.ot_weight, iters_per_stroke=args.iters_per_stroke,
         refine_steps=args.refine_steps, seed=args.seed, device=args.device,
+        loss=args.loss, feature_weight=args.feature_weight, backbone=args.backbone,
+        backbone_weights=str(args.vgg_weights) if args.vgg_weights else None,
+        opaque=args.opaque, min_stroke_size=args.min_stroke_size, palette=args.palette,
     )
     cfg.validate()
     return cfg
@@ -91,15 +114,20 @@ def run_paint(args: argparse.Namespace) -> int:
     import shlex
 
     from ..compositing import render_painting
-    from ..export import FFmpegUnavailable, write_animation
     from ..images import read_image, write_image
+    from ..outputs import write_painting
     from ..painter import paint_image
-    from ..strokesfile import save_strokes
 
     start = time.perf_counter()
     cfg = paint_config_from_args(args)
     image = read_image(args.img)
     check_output_dir(args.out)  # fail now rather than after painting
+    style = None
+    if args.style is not None:  # check the style image and settings before painting
+        from .stylize import style_image_path, stylize_config_from_args
+
+        style_path = style_image_path(args.style)
+        style, style_cfg = read_image(style_path), stylize_config_from_args(args, cfg.device)
     strokes, state, photo = paint_image(image, cfg, progress=not args.quiet)
     painted = time.perf_counter() - start
 
@@ -114,34 +142,19 @@ def run_paint(args: argparse.Namespace) -> int:
     else:  # the painter's canvas is the engine's render of exactly these strokes
         final = state.canvas
 
-    # the animation renders and encodes in a second thread (torch, ffmpeg and the image encoders
-    # release the GIL) while the pictures and the strokes file are written
-    animation = None
-    if not args.no_animation:
-        from concurrent.futures import ThreadPoolExecutor
-
-        mp4, gif = out / f"{name}_animated.mp4", out / f"{name}_animated.gif"
-        pool = ThreadPoolExecutor(1)
-        animation = pool.submit(write_animation, strokes, H, W, mp4, gif, device=photo.device)
-        pool.shutdown(wait=False)
     mse = (final - photo).pow(2).mean().item()
     psnr = 10 * math.log10(1.0 / mse) if mse > 0 else math.inf
+    warn = lambda message: print(f"{PROG}: warning: {one_line(message)}", file=sys.stderr)  # noqa: E731
+    written = [write_image(out / f"{name}_input.png", photo)]
+    written += write_painting(strokes, out, name, final_name=f"{name}_final.png", final=final,
+                              animation=not args.no_animation, svg=args.svg, device=photo.device, warn=warn)
+    if style is not None and not state.interrupted:
+        from ..style import stylize_run
 
-    written = [write_image(out / f"{name}_input.png", photo),
-               save_strokes(strokes, out / f"{name}_strokes.npz"),
-               write_image(out / f"{name}_final.png", final)]
-    if getattr(args, "svg", False):
-        from ..export.svg import write_svg
-
-        written.append(write_svg(strokes, out / f"{name}.svg"))
-    if animation is not None:
-        try:
-            animation.result()
-            written += [mp4, gif]
-        except FFmpegUnavailable as err:
-            written.append(gif)
-            print(f"{PROG}: warning: {one_line(err)}", file=sys.stderr)
-
+        result = stylize_run(strokes, style, photo, style_cfg, progress=not args.quiet)
+        result.strokes.metadata["stylize"]["style"] = str(style_path)
+        written += write_painting(result.strokes, out, f"{name}_stylized", animation=not args.no_animation,
+                                  svg=args.svg, device=photo.device, warn=warn)
     seconds = time.perf_counter() - start
     print(f"painted {args.img} with {strokes.n} {strokes.stroke_type} strokes at {W}x{H} pixels in "
           f"{painted:.1f} s ({seconds:.1f} s with the outputs); PSNR {psnr:.2f} dB against the input")
@@ -167,6 +180,7 @@ COMMAND = Command(
     "  <name>_final.png     the painting\n"
     "  <name>_animated.mp4  and .gif: the painting stroke by stroke (not with --no-animation)\n"
     "  <name>.svg           the painting as an SVG of its strokes (with --svg)\n"
+    "  <name>_stylized.png  and _stylized_strokes.npz, ...: the painting restyled (with --style)\n"
     "Ctrl-C stops early and still writes them with the strokes finished so far (exit status 130).",
     add_arguments=add_paint_arguments,
     run=run_paint,

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from ..errors import NeuralPaintError
 
 
+LOSSES = ("pixel", "feature", "pixel+feature")
+
+
 @dataclass
 class PaintConfig:
     """How to paint a photo. See ``neuralpaint paint --help`` for each option."""
@@ -39,6 +42,15 @@ class PaintConfig:
     # tested disagree with their engines and the engine's render got worse (see the README)
     refine_neural: bool = False
     refine_loss: str = "l2"  # pixel loss of the refinement: l2 (what PSNR measures) or l1
+    # painting against features (Nakano's intrinsic style): pixel | feature | pixel+feature
+    loss: str = "pixel"
+    feature_weight: float = 1.0  # weight of the backbone feature distance
+    backbone: str = "auto"  # feature network: auto | vgg19 | vgg16 | efficientnet_lite0
+    backbone_weights: str | None = None  # its weights file (default: where it is usually installed)
+    # painterly controls
+    opaque: bool = False  # every stroke fully opaque
+    min_stroke_size: float = 0.0  # no stroke narrower than this many pixels of the painting
+    palette: int | None = None  # paint with this many paints: k-means colours of the photo (opaque)
     seed: int = 0
     device: str = "auto"
 
@@ -63,6 +75,10 @@ class PaintConfig:
             (all(0 < f < 1 for f in self.refine_respawn_at), f"refine_respawn_at fractions must be in (0, 1), got {self.refine_respawn_at}"),
             (self.refine_loss in ("l1", "l2"), f"refine_loss must be l1 or l2, got {self.refine_loss!r}"),
             (8 <= self.refine_size <= 4096, f"refine_size must be in 8..4096, got {self.refine_size}"),
+            (self.loss in LOSSES, f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}"),
+            (self.feature_weight >= 0, f"--feature-weight must be 0 or more, got {self.feature_weight}"),
+            (0 <= self.min_stroke_size <= self.size, f"--min-stroke-size must be in 0..--size pixels, got {self.min_stroke_size}"),
+            (self.palette is None or 1 <= self.palette <= 256, f"--palette must be in 1..256 paints, got {self.palette}"),
         ]
         for ok, message in checks:
             if not ok:

@@ -25,6 +25,8 @@ from torch import Tensor
 from ..compositing import blank_canvas, render_painting
 from ..strokes import StrokeType
 from .config import PaintConfig
+from .constraints import StrokeConstraints, photo_palette
+from .feature_loss import FeatureDistance
 from .layout import Level, crop_windows, make_level
 from .losses import PIXEL_LOSSES, SinkhornLoss, error_map, masked_l1
 from .refine import refine
@@ -176,8 +178,14 @@ def respawn_vanished(stroke: StrokeType, level: Level, params: Tensor, alpha: Te
 
 def optimise_level(renderer, stroke: StrokeType, params: Tensor, active: Tensor, target: Tensor,
                    background: Tensor, inside: Tensor, cfg: PaintConfig, ot: SinkhornLoss | None,
-                   tick, level: Level | None = None, generator: torch.Generator | None = None) -> Tensor:
+                   tick, level: Level | None = None, generator: torch.Generator | None = None,
+                   constraints: StrokeConstraints | None = None, region_side: float | None = None,
+                   feature: FeatureDistance | None = None) -> Tensor:
     """Adam on ``params (nb, m, d)`` for ``cfg.iters_per_stroke`` steps; returns the result.
+
+    The loss is ``cfg.loss``: pixel L1 inside the canvas, the backbone ``feature`` distance, or
+    both (+ optional OT). ``constraints`` (opaque, minimum size, palette) are held after every
+    step; ``region_side`` is a window's longer side in painting pixels.
 
     With ``level`` and ``generator`` given, at the fractions ``cfg.respawn_at`` of the steps every
     active stroke that shows on fewer than ``cfg.respawn_pixels`` pixels (covered by later strokes,
@@ -202,7 +210,9 @@ def optimise_level(renderer, stroke: StrokeType, params: Tensor, active: Tensor,
         if i in respawn and i > 0 and respawn_vanished(stroke, level, params, alpha, painted, target, inside,
                                                       active, cfg, opt, generator):
             alpha, painted = draw()
-        loss = masked_l1(painted, target, inside)
+        loss = masked_l1(painted, target, inside) if cfg.loss != "feature" else painted.new_zeros(())
+        if feature is not None:  # outside the canvas the window shows the photo itself
+            loss = loss + cfg.feature_weight * feature(torch.lerp(target, painted, inside), target)
         if ot is not None:
             loss = loss + cfg.ot_weight * ot(painted, target)
         opt.zero_grad(set_to_none=True)
@@ -210,6 +220,8 @@ def optimise_level(renderer, stroke: StrokeType, params: Tensor, active: Tensor,
         opt.step()
         with torch.no_grad():
             params.clamp_(0.0, 1.0)
+            if constraints is not None:
+                constraints.apply_(params, region_side)
         tick(loss.item())
     return params.detach()
 
@@ -242,6 +254,14 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
     plans = [make_level(k, H, W, cfg.work_size, cfg.overlap) for k in levels]
     budget = split_budget(cfg.max_strokes, [lvl.n_blocks for lvl in plans])
     ot = SinkhornLoss() if cfg.ot_weight > 0 else None
+    palette = photo_palette(photo, cfg.palette, cfg.seed).to(device) if cfg.palette else None
+    constraints = StrokeConstraints(stroke, opaque=cfg.opaque or palette is not None, min_size=cfg.min_stroke_size,
+                                    long_side=max(H, W), palette=palette)
+    feature = None
+    if cfg.loss != "pixel":
+        from ..style.backbones import load_backbone
+
+        feature = FeatureDistance(load_backbone(cfg.backbone, cfg.backbone_weights, device), generator)
     state = PaintState(params=torch.zeros(0, stroke.n_params, device=device), canvas=canvas)
     rounds = [math.ceil(n / lvl.n_blocks) if cfg.schedule == "published" else 1 for lvl, n in zip(plans, budget) if n]
     refine_steps = stroke.refine_steps if cfg.refine_steps is None else cfg.refine_steps
@@ -265,6 +285,8 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
             if surplus:
                 active[block_error.argsort()[:surplus], -1] = False
             init = init_level(stroke, level, photo_s, canvas_s, per_block, cfg.init_opacity, generator)
+            region_side = max(level.win_h, level.win_w) * max(H, W) / max(level.height, level.width)
+            constraints.apply_(init, region_side)
 
             def tick(loss: float) -> None:
                 bar.update(1)
@@ -277,10 +299,12 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
                 params = init
                 for j in range(1, per_block + 1):
                     upto = active & (torch.arange(per_block, device=device) < j)
-                    params = optimise_level(renderer, stroke, params, upto, target, background, inside, cfg, use_ot, tick)
+                    params = optimise_level(renderer, stroke, params, upto, target, background, inside, cfg, use_ot, tick,
+                                            constraints=constraints, region_side=region_side, feature=feature)
             else:
                 params = optimise_level(renderer, stroke, init, active, target, background, inside, cfg, use_ot, tick,
-                                        level, generator)
+                                        level, generator, constraints=constraints, region_side=region_side,
+                                        feature=feature)
             new = to_canvas_order(stroke, params, active, level)
             render_painting(stroke, new, H, W, canvas=state.canvas)
             state.params = torch.cat([state.params, new])
@@ -296,7 +320,9 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
             refined = refine(stroke, renderer, state.params, photo, cfg.canvas_colour, refine_steps,
                              cfg.refine_lr, cfg.refine_size, tick, loss=cfg.refine_loss,
                              respawn_at=cfg.refine_respawn_at, respawn_pixels=cfg.respawn_pixels,
-                             respawn_size=1.0 / max(levels), opacity=cfg.init_opacity, generator=generator)
+                             respawn_size=1.0 / max(levels), opacity=cfg.init_opacity, generator=generator,
+                             constrain=constraints.apply_ if constraints.active else None,
+                             feature=feature, feature_weight=cfg.feature_weight, pixel=cfg.loss != "feature")
             refined_at = time.perf_counter()
             state.seconds["refine"] = refined_at - start - state.seconds["levels"]
             canvas = render_painting(stroke, refined, H, W, cfg.canvas_colour)
@@ -306,7 +332,8 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
             # refinement only when the engine's own render of it is closer to the photo
             ones = torch.ones_like(photo[:1])[None]
             distance = lambda image: PIXEL_LOSSES[cfg.refine_loss](image[None], photo[None], ones).item()  # noqa: E731
-            kept = distance(canvas) < distance(state.canvas)
+            # (painting against features, the refinement is kept: its aim is not the pixel distance)
+            kept = feature is not None or distance(canvas) < distance(state.canvas)
             if kept:
                 state.params, state.canvas = refined, canvas
             state.log.append({"level": "refine", "strokes": int(refined.shape[0]), "l1": round(l1, 5),

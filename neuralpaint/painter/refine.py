@@ -135,7 +135,8 @@ def respawn_on_top(stroke: StrokeType, params: Tensor, lost: Tensor, painted: Te
 def refine(stroke: StrokeType, renderer, params: Tensor, photo: Tensor, canvas_colour, steps: int,
            lr: float, resolution: int, tick=None, loss: str = "l2", respawn_at: tuple[float, ...] = (),
            respawn_pixels: float = 4.0, respawn_size: float = 0.1, opacity: float = 0.4,
-           generator: torch.Generator | None = None) -> Tensor:
+           generator: torch.Generator | None = None, constrain=None, feature=None,
+           feature_weight: float = 1.0, pixel: bool = True) -> Tensor:
     """Optimise all strokes ``params (N, d)`` (canvas-relative) jointly for ``steps`` Adam steps
     against ``photo (3, H, W)``, rendered with the longer side ``resolution``, under the pixel
     loss ``loss`` (``l1`` or ``l2``). Returns new params (same count).
@@ -143,7 +144,11 @@ def refine(stroke: StrokeType, renderer, params: Tensor, photo: Tensor, canvas_c
     At the fractions ``respawn_at`` of the steps (with a ``generator``), strokes that show on
     fewer than ``respawn_pixels`` pixels of the painting at ``resolution`` start again, moved to
     the top of the painting order (see ``respawn_on_top``; ``respawn_size`` and ``opacity`` are
-    their length and opacity), with fresh optimiser state."""
+    their length and opacity), with fresh optimiser state.
+
+    ``constrain(params)``: projects the strokes in place after every step (opaque, minimum size,
+    palette). ``feature``: a ``FeatureDistance`` added with ``feature_weight``; ``pixel=False``
+    drops the pixel loss (painting against features only)."""
     if steps <= 0 or params.shape[0] == 0:
         return params
     _, H, W = photo.shape
@@ -168,12 +173,16 @@ def refine(stroke: StrokeType, renderer, params: Tensor, photo: Tensor, canvas_c
                 opt.state[params] = {k: (v if v.dim() == 0 else torch.cat([v[~lost], torch.zeros_like(v[lost])]))
                                      for k, v in state.items()}
                 painted = render_over(stroke, renderer, params, background)
-        value = pixel_loss(painted[None], target[None], ones)
+        value = pixel_loss(painted[None], target[None], ones) if pixel else painted.new_zeros(())
+        if feature is not None:
+            value = value + feature_weight * feature(painted[None], target[None])
         opt.zero_grad(set_to_none=True)
         value.backward()
         opt.step()
         with torch.no_grad():
             params.clamp_(0.0, 1.0)
+            if constrain is not None:
+                constrain(params)
         if tick is not None:
             tick(value.item())
     return params.detach()

@@ -101,6 +101,9 @@ class StrokeType:
     x_indices: ClassVar[tuple[int, ...]] = ()
     y_indices: ClassVar[tuple[int, ...]] = ()
     length_indices: ClassVar[tuple[int, ...]] = ()
+    # a length parameter of 1 makes the stroke this fraction of the canvas's longer side across
+    # (its width or length): how the painter turns a minimum stroke size in pixels into parameters
+    length_scale: ClassVar[float] = 1.0
     differentiable: ClassVar[bool] = True  # False: ``render`` has no gradient (e.g. mypaint, drawn by libmypaint)
     # the painter's default joint refinement steps: what keeps 500 strokes at 256^2 near 20 s on
     # 2 CPU cores with this engine (docs/benchmarks.md, painting benchmark)

@@ -25,10 +25,11 @@ class MarkerPen(StrokeType):
     x_indices = (0, 2, 4)
     y_indices = (1, 3, 5)
     length_indices = (6, 7)
+    length_scale = 2 * MAX_RADIUS  # r0, r2 are half-widths in units of MAX_RADIUS
 
     def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
         B = params.shape[0]
-        near, radius = tapered_curve(params, grid, need_t=False)  # the ink is flat: t is not needed
+        near, radius = tapered_curve(params, grid)
         cover = box_coverage(near.distance, radius)
         alpha = cover.unsqueeze(1) * params[:, 11].view(B, 1, 1, 1)
         colour = params[:, 8:11].view(B, 3, 1, 1).expand(B, 3, *cover.shape[1:])

@@ -28,6 +28,7 @@ class Watercolor(StrokeType):
     x_indices = (0, 2, 4)
     y_indices = (1, 3, 5)
     length_indices = (6, 7)
+    length_scale = 2 * MAX_RADIUS  # r0, r2 are half-widths in units of MAX_RADIUS
 
     def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
         B = params.shape[0]

@@ -52,6 +52,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import __version__
+from ..device import resolve_device
 from ..errors import NeuralPaintError
 from ..strokesfile import Strokes, validate
 from .losses import ColourTarget, ContentLoss, StyleLoss, image_colours, lab_to_rgb, rgb_to_lab
@@ -187,19 +188,6 @@ def render_preview(strokes: Strokes, height: int, width: int, device: torch.devi
     return render_painting(stroke, params, height, width, strokes.canvas_colour)
 
 
-def _device(name: str) -> torch.device:
-    text = str(name).strip().lower()
-    if text == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(text)
-    except RuntimeError:
-        raise NeuralPaintError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise NeuralPaintError(f"device {name!r} asked for, but CUDA is not available here; use --device cpu")
-    return device
-
-
 # ---- the two phases ----------------------------------------------------------------------------
 def palette_transfer(stroke, renderer, params: Tensor, style: Tensor, height: int, width: int,
                      iterations: int, generator: torch.Generator, n_style_pixels: int = 20_000) -> Tensor:
@@ -294,7 +282,7 @@ def stylize_run(strokes: Strokes, style_image, content=None, config: StylizeConf
     cfg = dataclasses.replace(config or StylizeConfig(), **settings)
     cfg.validate()
     stroke = validate(strokes)
-    device = _device(cfg.device)
+    device = resolve_device(cfg.device)
     style = as_image(style_image, f"style image {style_image}" if isinstance(style_image, (str, os.PathLike))
                      else "style image")
     clock = time.perf_counter()

@@ -1,0 +1,82 @@
+"""Painterly constraints on strokes, held after every optimiser step.
+
+* ``opaque``: every stroke fully opaque (as the published oil painter draws them);
+* ``min_size``: no stroke narrower or shorter than this many pixels of the painting;
+* ``palette``: every colour one of K paints (``paint --palette K``: k-means colours of the photo).
+
+``StrokeConstraints.apply_`` projects parameters onto these sets in place; the painter calls it on
+new strokes and after each Adam step, so the optimiser moves only what the constraints leave free.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from ..errors import NeuralPaintError
+from ..strokes import StrokeType
+
+
+@dataclass
+class StrokeConstraints:
+    """``min_size``: pixels of a painting whose longer side is ``long_side`` pixels; ``palette``:
+    ``(K, 3)`` RGB in [0, 1] or ``None``."""
+
+    stroke: StrokeType
+    opaque: bool = False
+    min_size: float = 0.0
+    long_side: int = 1
+    palette: Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if self.opaque and self.stroke.alpha is None:
+            raise NeuralPaintError(f"--opaque: {self.stroke.name} strokes have no opacity parameter "
+                                   "(their opacity comes from the brush)")
+        if self.min_size > 0 and not self.stroke.length_indices:
+            raise NeuralPaintError(f"--min-stroke-size: {self.stroke.name} strokes have no size parameter to bound")
+        if self.palette is not None:
+            self._palette_lab = _lab(self.palette)
+
+    @property
+    def active(self) -> bool:
+        return self.opaque or self.min_size > 0 or self.palette is not None
+
+    @torch.no_grad()
+    def apply_(self, params: Tensor, region_side: float | None = None) -> Tensor:
+        """Project ``params (..., d)`` in place and return it. ``region_side``: the longer side, in
+        painting pixels, of the region the parameters are relative to (a block's window during the
+        levels); ``None``: the whole painting."""
+        if not self.active:
+            return params
+        s = self.stroke
+        if self.opaque:
+            params[..., s.alpha] = 1.0
+        if self.min_size > 0:
+            side = self.long_side if region_side is None else region_side
+            floor = min(1.0, self.min_size / (side * s.length_scale))
+            idx = list(s.length_indices)
+            params[..., idx] = params[..., idx].clamp_min(floor)
+        if self.palette is not None:
+            cols = params[..., s.colour]
+            triples = cols.reshape(-1, 3)
+            nearest = torch.cdist(_lab(triples), self._palette_lab.to(triples)).argmin(dim=1)
+            params[..., s.colour] = self.palette.to(params)[nearest].reshape(cols.shape)
+        return params
+
+
+def _lab(rgb: Tensor) -> Tensor:
+    """``(N, 3)`` RGB in [0, 1] -> ``(N, 3)`` CIE Lab (D65), for nearest-colour matching."""
+    import kornia
+
+    return kornia.color.rgb_to_lab(rgb.clamp(0, 1).T.reshape(1, 3, -1, 1)).reshape(3, -1).T
+
+
+def photo_palette(photo: Tensor, k: int, seed: int) -> Tensor:
+    """The ``k`` main colours of ``photo (3, H, W)`` (k-means in Lab): ``(k', 3)``, ``k' <= k``."""
+    from ..extras import require
+
+    require("sklearn", "--palette")
+    from ..style.palette import kmeans_palette
+
+    return torch.from_numpy(kmeans_palette(photo.detach().cpu(), k, seed=seed))
