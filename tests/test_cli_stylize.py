@@ -73,3 +73,51 @@ def test_missing_vgg_weights_say_how_to_get_them(painting, tmp_path, capsys, mon
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty_cache"))
     status, _, err = run_cli(capsys, "stylize", painting, "--style", "brick", "--backbone", "vgg19", "--out", tmp_path)
     assert_user_error(status, err, "vgg19")
+
+
+try:
+    from neuralpaint.errors import NeuralPaintError
+    from neuralpaint.strokes import libmypaint, mypaint
+
+    libmypaint.library()
+    mypaint.find_brush(mypaint.DEFAULT_BRUSH)
+    HAVE_MYPAINT = True
+except NeuralPaintError:  # pragma: no cover - depends on the machine
+    HAVE_MYPAINT = False
+
+
+@pytest.fixture(scope="module")
+def mypaint_painting(tmp_path_factory):
+    """A tiny MyPaint painting written by ``paint`` (painted through the shipped renderer net)."""
+    out = tmp_path_factory.mktemp("mypaint_painting")
+    photo = out / "photo.png"
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)).resize((64, 48)).save(photo)
+    from neuralpaint.cli import main
+
+    assert main(["paint", "--img", str(photo), "--stroke", "mypaint", "--size", "48", "--max-strokes", "6",
+                 "--max-divide", "2", "--iters-per-stroke", "3", "--no-animation", "-q", "--out", str(out)]) == 0
+    return out / "photo_strokes.npz"
+
+
+@pytest.mark.skipif(not HAVE_MYPAINT, reason="libmypaint or the MyPaint brushes are not installed")
+@pytest.mark.parametrize("mode", ["palette", "colour", "texture"])
+def test_stylize_mypaint_strokes(mypaint_painting, tmp_path, capsys, mode):
+    """MyPaint strokes stylise through the renderer net; the picture is libmypaint's render of the
+    new strokes (so it re-renders from the strokes file exactly), colour modes keep the shapes."""
+    status, _, err = run_cli(capsys, "stylize", mypaint_painting, "--style", "starry_night", "--mode", mode,
+                             "--steps", "2", "--no-animation", "--out", tmp_path, "-q")
+    assert status == 0, err
+    styled, before = load_strokes(tmp_path / "photo_stylized_strokes.npz"), load_strokes(mypaint_painting)
+    assert styled.stroke_type == "mypaint" and styled.n == before.n
+    assert styled.stroke_options == before.stroke_options
+    stroke = styled.stroke()
+    colour = list(range(styled.params.shape[1]))[stroke.colour]
+    shape = [i for i in range(styled.params.shape[1]) if i not in colour]
+    assert not np.array_equal(styled.params[:, colour], before.params[:, colour])
+    if mode == "texture":
+        assert not np.array_equal(styled.params[:, shape], before.params[:, shape])
+    else:
+        np.testing.assert_array_equal(styled.params[:, shape], before.params[:, shape])
+    picture = render_painting(stroke, styled.params_tensor(), styled.height, styled.width, styled.canvas_colour)
+    assert psnr(picture.permute(1, 2, 0).numpy(), read_image(tmp_path / "photo_stylized.png")) >= 40
