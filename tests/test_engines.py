@@ -250,3 +250,38 @@ def test_cpu_cuda_parity(name):
     c_gpu, a_gpu = st.render(p.cuda(), 64, 48)
     torch.testing.assert_close(a_gpu.cpu(), a_cpu, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close((c_gpu * a_gpu).cpu(), c_cpu * a_cpu, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["markerpen", "watercolor"])
+def test_culled_bezier_render_equals_every_pixel_render(name, monkeypatch):
+    """Without gradient, big windows render only the cells the stroke's edge may cross (fully
+    covered marker-pen cells are filled): the result equals rendering every pixel, extreme
+    tapers and bends included."""
+    from neuralpaint.strokes import bezier
+
+    stroke = get_stroke_type(name)
+    params = stroke.sample_painting(16, torch.Generator().manual_seed(5))
+    params[:4, 6] = 0.0  # a point at one end
+    params[4:8, 7] = 1.0  # very thick at the other
+    params[8:12, 2:4] = torch.tensor([0.05, 0.95])  # strongly bent
+    with torch.no_grad():
+        colour, alpha = stroke.render(params, 300, 260)
+        monkeypatch.setattr(bezier, "CULL_MIN_PIXELS", 10**12)
+        colour_all, alpha_all = stroke.render(params, 300, 260)
+    assert alpha_all.sum() > 1000  # the strokes do show
+    assert torch.allclose(alpha, alpha_all, atol=1e-4)
+    assert torch.allclose(colour * alpha_all, colour_all * alpha_all, atol=1e-4)
+
+
+def test_culling_is_off_when_gradients_are_wanted():
+    from neuralpaint.strokes import bezier
+
+    stroke = get_stroke_type("markerpen")
+    params = stroke.sample_painting(2, torch.Generator().manual_seed(6)).requires_grad_(True)
+    grid = bezier.PixelGrid(xs=torch.zeros(2, 1, 100), ys=torch.zeros(2, 100, 1), height=100, width=100)
+    assert not bezier.cullable(params, grid)
+    with torch.no_grad():
+        assert bezier.cullable(params, grid)
+    _, alpha = stroke.render(params, 100, 100)
+    alpha.sum().backward()
+    assert params.grad.abs().sum() > 0

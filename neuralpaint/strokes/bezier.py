@@ -10,6 +10,8 @@ the gradient, which is then exactly the implicit-function gradient of the minimi
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -20,6 +22,10 @@ from .base import PixelGrid, log_uniform
 MAX_RADIUS = 0.25  # a radius parameter of 1 is a half-width of a quarter of the canvas's longer side
 NEWTON_STEPS = 3
 CANDIDATES = 5  # coarse samples of t that seed Newton's method
+CELL = 8  # renders without gradient classify cells of CELL x CELL pixels first (render_culled)
+CULL_MIN_PIXELS = 48 * 48  # ... when a window has at least this many pixels
+CULL_MARGIN = 1.0  # pixels of slack for the search's error at a cell centre
+CENTRE_CANDIDATES = 33  # seeds of the search at cell centres: a wrong minimum there would drop a cell
 
 
 @dataclass
@@ -90,7 +96,7 @@ class _Polynomial:
         return (t - f.div_(df)).clamp_(0.0, 1.0), df
 
 
-def closest_point(points: Tensor, radius_slope: Tensor, grid: PixelGrid) -> ClosestPoint:
+def closest_point(points: Tensor, radius_slope: Tensor, grid: PixelGrid, candidates: int = CANDIDATES) -> ClosestPoint:
     """The point of a tapered curve that reaches deepest towards every pixel of ``grid``.
 
     A stroke whose half-width changes linearly along the curve, ``r(t) = r0 + k t``, covers a
@@ -103,6 +109,7 @@ def closest_point(points: Tensor, radius_slope: Tensor, grid: PixelGrid) -> Clos
             point).
         radius_slope: ``(B,)`` ``k`` in pixels per unit ``t``.
         grid: pixel centres, see ``base.make_grid``.
+        candidates: coarse samples of ``t`` (evenly spaced, ends included) seeding the search.
 
     Returns:
         ``ClosestPoint`` with ``t`` in [0, 1] and ``distance = |B(t) - p| >= 0`` (pixels), both
@@ -117,8 +124,8 @@ def closest_point(points: Tensor, radius_slope: Tensor, grid: PixelGrid) -> Clos
         poly = _Polynomial(c)
         best_t = torch.zeros_like(c[0])
         best_h = c[0].sqrt()  # depth at t = 0
-        for i in range(1, CANDIDATES):
-            ti = i / (CANDIDATES - 1)
+        for i in range(1, candidates):
+            ti = i / (candidates - 1)
             h = poly.value(ti).clamp_min_(0.0).sqrt_().sub_(k * ti)
             better = h < best_h
             best_t.masked_fill_(better, ti)
@@ -172,13 +179,13 @@ def init_curves(centres: Tensor, sizes: Tensor, generator: torch.Generator | Non
     return torch.cat([centres - half, centres + normal, centres + half], dim=1).clamp(0, 1)
 
 
-def tapered_curve(params: Tensor, grid: PixelGrid) -> tuple[ClosestPoint, Tensor]:
+def tapered_curve(params: Tensor, grid: PixelGrid, candidates: int = CANDIDATES) -> tuple[ClosestPoint, Tensor]:
     """For strokes whose first 8 parameters are ``x0, y0, x1, y1, x2, y2, r0, r2``: the deepest
     point of the curve per pixel and the stroke's half-width there, ``(B, h, w)`` pixels."""
     B = params.shape[0]
     r0 = params[:, 6] * (MAX_RADIUS * grid.scale)
     r2 = params[:, 7] * (MAX_RADIUS * grid.scale)
-    near = closest_point(params[:, 0:6], r2 - r0, grid)
+    near = closest_point(params[:, 0:6], r2 - r0, grid, candidates)
     radius = r0.view(B, 1, 1) + (r2 - r0).view(B, 1, 1) * near.t
     return near, radius
 
@@ -187,3 +194,50 @@ def tapered_curve_bounds(params: Tensor, height: int, width: int) -> Tensor:
     """``(B, 4)`` pixel bounds of the strokes of ``tapered_curve`` (see ``curve_bounds``)."""
     margin = params[:, 6:8].max(1).values * (MAX_RADIUS * max(height, width))
     return curve_bounds(params[:, 0:6], margin, height, width)
+
+
+def cullable(params: Tensor, grid: PixelGrid) -> bool:
+    """Whether ``render_culled`` applies: no gradient is wanted and the window is big enough."""
+    needs_grad = torch.is_grad_enabled() and params.requires_grad
+    return not needs_grad and grid.ys.shape[1] * grid.xs.shape[2] >= CULL_MIN_PIXELS
+
+
+def render_culled(render: Callable[[Tensor, PixelGrid], tuple[Tensor, Tensor]], params: Tensor, grid: PixelGrid,
+                  inside_alpha: Tensor | None = None, cell: int = CELL) -> tuple[Tensor, Tensor]:
+    """``render(params, grid)`` of tapered-curve strokes (``(B, d) -> (B, 3, h, w), (B, 1, h, w)``),
+    evaluated only on the ``cell x cell`` pixel cells that the stroke's edge may cross.
+
+    The depth ``f(p) = min_t |B(t) - p| - r(t)`` is 1-Lipschitz in ``p``, and a pixel's box-filtered
+    coverage is 0 where ``f >= 0.5`` and 1 where ``f <= -0.5``. So ``f`` at a cell's centre, give or
+    take the centre's distance to the cell's farthest pixel centre (plus ``CULL_MARGIN`` for the
+    search), proves a cell empty (alpha 0, colour 0) or, with ``inside_alpha (B,)``, fully covered
+    (alpha ``inside_alpha``, colour from ``render`` at the cell centre: strokes of flat colour).
+    The grid must be regular (``base.make_grid``). Without gradient only."""
+    B, h, w = params.shape[0], grid.ys.shape[1], grid.xs.shape[2]
+    hc, wc = -(-h // cell), -(-w // cell)
+    half = (cell - 1) / 2
+    centres = PixelGrid(xs=grid.xs[:, :, ::cell] + half, ys=grid.ys[:, ::cell, :] + half,
+                        height=grid.height, width=grid.width)
+    near, radius = tapered_curve(params, centres, CENTRE_CANDIDATES)
+    depth = near.distance - radius  # (B, hc, wc)
+    reach = 0.5 + half * math.sqrt(2) + CULL_MARGIN
+    inside = depth <= -reach if inside_alpha is not None else torch.zeros_like(depth, dtype=torch.bool)
+    edge = (depth < reach) & ~inside
+    # the cells to render pixel by pixel, as a batch of cell-sized windows
+    b, cy, cx = edge.nonzero(as_tuple=True)
+    steps = torch.arange(cell, device=params.device, dtype=grid.xs.dtype)
+    xs = (grid.xs[b, 0, 0] + (cx * cell).to(steps.dtype))[:, None] + steps  # (M, cell)
+    ys = (grid.ys[b, 0, 0] + (cy * cell).to(steps.dtype))[:, None] + steps
+    colour_cells, alpha_cells = render(params[b], PixelGrid(xs=xs[:, None, :], ys=ys[:, :, None],
+                                                             height=grid.height, width=grid.width))
+    colour = params.new_zeros(B, hc, wc, 3, cell, cell)
+    alpha = params.new_zeros(B, hc, wc, 1, cell, cell)
+    colour[b, cy, cx] = colour_cells.expand(-1, 3, -1, -1)
+    alpha[b, cy, cx] = alpha_cells
+    if inside.any():
+        colour_centres, _ = render(params, centres)  # (B, 3, hc, wc)
+        bi, yi, xi = inside.nonzero(as_tuple=True)
+        colour[bi, yi, xi] = colour_centres.expand(-1, 3, -1, -1)[bi, :, yi, xi][:, :, None, None]
+        alpha[bi, yi, xi] = inside_alpha[bi].view(-1, 1, 1, 1).to(alpha.dtype)
+    unfold = lambda t: t.permute(0, 3, 1, 4, 2, 5).reshape(B, t.shape[3], hc * cell, wc * cell)[:, :, :h, :w]  # noqa: E731
+    return unfold(colour), unfold(alpha)

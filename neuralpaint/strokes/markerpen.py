@@ -11,7 +11,8 @@ import torch
 from torch import Tensor
 
 from .base import PixelGrid, StrokeType, box_coverage
-from .bezier import MAX_RADIUS, init_curves, sample_curves, tapered_curve, tapered_curve_bounds
+from .bezier import (MAX_RADIUS, cullable, init_curves, render_culled, sample_curves, tapered_curve,
+                     tapered_curve_bounds)
 from .registry import register
 
 
@@ -28,6 +29,11 @@ class MarkerPen(StrokeType):
     length_scale = 2 * MAX_RADIUS  # r0, r2 are half-widths in units of MAX_RADIUS
 
     def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
+        if cullable(params, grid):  # big windows without gradient: only the cells the edge crosses
+            return render_culled(self._render_pixels, params, grid, inside_alpha=params[:, 11])
+        return self._render_pixels(params, grid)
+
+    def _render_pixels(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
         B = params.shape[0]
         near, radius = tapered_curve(params, grid)
         cover = box_coverage(near.distance, radius)

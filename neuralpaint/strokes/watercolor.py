@@ -11,7 +11,8 @@ import torch
 from torch import Tensor
 
 from .base import PixelGrid, StrokeType, box_coverage
-from .bezier import MAX_RADIUS, init_curves, sample_curves, tapered_curve, tapered_curve_bounds
+from .bezier import (MAX_RADIUS, cullable, init_curves, render_culled, sample_curves, tapered_curve,
+                     tapered_curve_bounds)
 from .registry import register
 
 CENTRE_DENSITY = 0.6  # pigment on the centre line relative to the rim (edge darkening)
@@ -31,6 +32,11 @@ class Watercolor(StrokeType):
     length_scale = 2 * MAX_RADIUS  # r0, r2 are half-widths in units of MAX_RADIUS
 
     def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
+        if cullable(params, grid):  # big windows without gradient: only cells the stroke reaches
+            return render_culled(self._render_pixels, params, grid)
+        return self._render_pixels(params, grid)
+
+    def _render_pixels(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
         B = params.shape[0]
         near, radius = tapered_curve(params, grid)
         rim = (near.distance / (radius + 1e-3)).clamp(max=1.0)
