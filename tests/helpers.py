@@ -1,4 +1,17 @@
-"""Helpers shared by the CLI tests."""
+"""Helpers shared by the tests."""
+
+
+def have_mypaint() -> bool:
+    """Whether libmypaint and the default MyPaint brush are installed (``scripts/setup.sh`` installs them)."""
+    from neuralpaint.errors import NeuralPaintError
+    from neuralpaint.strokes import libmypaint, mypaint
+
+    try:
+        libmypaint.library()
+        mypaint.find_brush(mypaint.DEFAULT_BRUSH)
+    except NeuralPaintError:
+        return False
+    return True
 
 
 def assert_user_error(status, err, *words):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import assert_user_error, run_cli
+from helpers import assert_user_error, have_mypaint, run_cli
 from neuralpaint.compositing import render_painting
 from neuralpaint.images import read_image
 from neuralpaint.strokesfile import load_strokes
@@ -75,15 +75,7 @@ def test_missing_vgg_weights_say_how_to_get_them(painting, tmp_path, capsys, mon
     assert_user_error(status, err, "vgg19")
 
 
-try:
-    from neuralpaint.errors import NeuralPaintError
-    from neuralpaint.strokes import libmypaint, mypaint
-
-    libmypaint.library()
-    mypaint.find_brush(mypaint.DEFAULT_BRUSH)
-    HAVE_MYPAINT = True
-except NeuralPaintError:  # pragma: no cover - depends on the machine
-    HAVE_MYPAINT = False
+HAVE_MYPAINT = have_mypaint()
 
 
 @pytest.fixture(scope="module")

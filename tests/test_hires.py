@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+from helpers import have_mypaint
 import neuralpaint.compositing as compositing
 import neuralpaint.hires as hires
 from neuralpaint import NeuralPaintError
@@ -18,15 +19,9 @@ from neuralpaint.compositing import render_bands, render_painting
 from neuralpaint.hires import render_strokes, write_render
 from neuralpaint.imagewriter import open_image_writer
 from neuralpaint.random_strokes import random_painting
-from neuralpaint.strokes import libmypaint, mypaint
 from neuralpaint.strokesfile import save_strokes
 
-try:
-    libmypaint.library()
-    mypaint.find_brush(mypaint.DEFAULT_BRUSH)
-    HAVE_MYPAINT = True
-except NeuralPaintError:  # pragma: no cover - depends on the machine
-    HAVE_MYPAINT = False
+HAVE_MYPAINT = have_mypaint()
 
 TYPES = ["rectangle", "oilpaintbrush", "markerpen", "watercolor",
          pytest.param("mypaint", marks=pytest.mark.skipif(not HAVE_MYPAINT, reason="libmypaint not installed"))]

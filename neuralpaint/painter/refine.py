@@ -55,7 +55,7 @@ class _CompositeWindows(torch.autograd.Function):
             colour, alpha = windows[2 * group][k], windows[2 * group + 1][k]
             window = canvas[:, top : top + side, left : left + side]
             befores.append(window.clone())
-            window.add_(alpha * (colour - window))
+            window.lerp_(colour, alpha)
         ctx.order, ctx.pad, ctx.befores, ctx.size = order, pad, befores, (H, W)
         ctx.save_for_backward(*windows)
         return canvas[:, :H, :W].clone()
@@ -69,9 +69,9 @@ class _CompositeWindows(torch.autograd.Function):
         for (group, k, top, left, side), before in zip(reversed(ctx.order), reversed(ctx.befores)):
             colour, alpha = windows[2 * group][k], windows[2 * group + 1][k]
             gw = g[:, top : top + side, left : left + side]
-            grads[2 * group][k] = gw * alpha
-            grads[2 * group + 1][k] = (gw * (colour - before)).sum(0, keepdim=True)
-            gw.mul_(1 - alpha)
+            torch.mul(gw, alpha, out=grads[2 * group][k])
+            torch.sum(gw * (colour - before), 0, keepdim=True, out=grads[2 * group + 1][k])
+            gw.sub_(grads[2 * group][k])  # g * (1 - a)
         grad_background = g[:, :H, :W] if ctx.needs_input_grad[0] else None
         return (grad_background, None, None, *grads)
 
