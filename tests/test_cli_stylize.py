@@ -113,3 +113,19 @@ def test_stylize_mypaint_strokes(mypaint_painting, tmp_path, capsys, mode):
         np.testing.assert_array_equal(styled.params[:, shape], before.params[:, shape])
     picture = render_painting(stroke, styled.params_tensor(), styled.height, styled.width, styled.canvas_colour)
     assert psnr(picture.permute(1, 2, 0).numpy(), read_image(tmp_path / "photo_stylized.png")) >= 40
+
+
+def test_stylize_a_grid_mode_painting(tmp_path, capsys):
+    """A painting of ``paint --m-grid`` (one MxM level) stylises like a progressive one."""
+    photo = tmp_path / "grid.png"
+    Image.fromarray(np.random.default_rng(2).integers(0, 255, (8, 8, 3), dtype=np.uint8)).resize((40, 40)).save(photo)
+    status, _, err = run_cli(capsys, "paint", "--img", photo, "--stroke", "rectangle", "--size", "40", "--m-grid", "2",
+                             "--max-strokes", "8", "--refine-steps", "2", "--no-animation", "-q", "--out", tmp_path)
+    assert status == 0, err
+    painted = load_strokes(tmp_path / "grid_strokes.npz")
+    assert painted.metadata["config"]["m_grid"] == 2
+    status, _, err = run_cli(capsys, "stylize", tmp_path / "grid_strokes.npz", "--style", "wheat_field",
+                             "--mode", "colour", "--steps", "2", "--no-animation", "--out", tmp_path / "styled", "-q")
+    assert status == 0, err
+    styled = load_strokes(tmp_path / "styled" / "grid_stylized_strokes.npz")
+    assert styled.n == painted.n and not np.array_equal(styled.params, painted.params)
