@@ -31,9 +31,10 @@ Every stroke keeps its place in the painting order; the stroke count and type ne
    compositor (``painter.refine.render_over``) at ``texture_size`` pixels (default 128: the
    engine's backward pass is the expensive part).
 
-Stroke types whose engine is not differentiable (MyPaint) are rendered during the optimisation by
-their shipped neural renderer (not affine in the colours, so through the windowed compositor);
-the final picture of the returned strokes is drawn by the engine (libmypaint) as always.
+Stroke types whose engine is not differentiable (MyPaint) build the colour map from their engine
+all the same (it needs renders, not gradients), so colour and palette modes optimise what
+libmypaint draws; the texture phase goes through their shipped neural renderer. The final picture
+of the returned strokes is drawn by the engine (libmypaint) as always.
 
 The content defaults to the photo recorded in the strokes file's metadata (key ``source``) when
 that file still exists, else the painting itself as it was.
@@ -241,15 +242,24 @@ def blank(height: int, width: int, colour, like: Tensor) -> Tensor:
     return torch.tensor(colour, device=like.device, dtype=like.dtype).view(3, 1, 1).repeat(1, height, width)
 
 
+def engine_renderer(stroke, renderer):
+    """``renderer`` when it renders what the final picture shows, else the stroke's engine (for
+    renders that need no gradient: MyPaint's libmypaint)."""
+    from ..renderers import EngineRenderer
+
+    return renderer if renderer.exact else EngineRenderer(stroke)
+
+
 def colour_painter(stroke, renderer, params: Tensor, columns: Tensor, height: int, width: int, canvas_colour,
                    generator: torch.Generator):
     """A differentiable ``draw(colours (N, K)) -> (3, height, width)`` of the painting ``params``
-    with its ``columns`` replaced: the affine ``ColourMap`` when the renderer allows it (engines),
-    else the painter's windowed compositor (neural renderers)."""
+    with its ``columns`` replaced: the affine ``ColourMap`` of the stroke's engine when it is affine
+    in the colours (every engine shipped, MyPaint's included), else the painter's windowed
+    compositor through ``renderer``."""
     from ..painter.refine import render_over
 
     background = blank(height, width, canvas_colour, params)
-    cmap = ColourMap.build(renderer, stroke, params, columns, height, width, background, generator)
+    cmap = ColourMap.build(engine_renderer(stroke, renderer), stroke, params, columns, height, width, background, generator)
     if cmap is not None:
         return cmap
 
@@ -304,7 +314,8 @@ def stylize_run(strokes: Strokes, style_image, content=None, config: StylizeConf
     backbone_name = None
     if params.shape[0]:
         # 1. palette: transfer of the stroke colours, then the rendered painting's colour distribution
-        params = palette_transfer(stroke, renderer, params, style_w, h, w, cfg.palette_iterations, generator)
+        params = palette_transfer(stroke, engine_renderer(stroke, renderer), params, style_w, h, w,
+                                  cfg.palette_iterations, generator)
         target = ColourTarget(image_colours(style_w, 20_000, generator).to(device), generator=generator)
         draw = colour_painter(stroke, renderer, params, colour_cols, h, w, strokes.canvas_colour, generator)
         lap("prepare")
