@@ -96,7 +96,8 @@ class _Polynomial:
         return (t - f.div_(df)).clamp_(0.0, 1.0), df
 
 
-def closest_point(points: Tensor, radius_slope: Tensor, grid: PixelGrid, candidates: int = CANDIDATES) -> ClosestPoint:
+def closest_point(points: Tensor, radius_slope: Tensor, grid: PixelGrid, candidates: int = CANDIDATES,
+                  seed: Tensor | None = None) -> ClosestPoint:
     """The point of a tapered curve that reaches deepest towards every pixel of ``grid``.
 
     A stroke whose half-width changes linearly along the curve, ``r(t) = r0 + k t``, covers a
@@ -110,6 +111,7 @@ def closest_point(points: Tensor, radius_slope: Tensor, grid: PixelGrid, candida
         radius_slope: ``(B,)`` ``k`` in pixels per unit ``t``.
         grid: pixel centres, see ``base.make_grid``.
         candidates: coarse samples of ``t`` (evenly spaced, ends included) seeding the search.
+        seed: one more sample of ``t``, broadcastable to ``(B, h, w)`` (e.g. a nearby point's answer).
 
     Returns:
         ``ClosestPoint`` with ``t`` in [0, 1] and ``distance = |B(t) - p| >= 0`` (pixels), both
@@ -130,6 +132,10 @@ def closest_point(points: Tensor, radius_slope: Tensor, grid: PixelGrid, candida
             better = h < best_h
             best_t.masked_fill_(better, ti)
             torch.minimum(best_h, h, out=best_h)
+        if seed is not None:
+            seed = seed.expand_as(best_t)
+            h = poly.value(seed).clamp_min_(0.0).sqrt_().sub_(k * seed)
+            best_t = torch.where(h < best_h, seed, best_t)
         t = best_t
         for _ in range(NEWTON_STEPS):
             t, curvature = poly.newton_step(t, k)
@@ -179,13 +185,14 @@ def init_curves(centres: Tensor, sizes: Tensor, generator: torch.Generator | Non
     return torch.cat([centres - half, centres + normal, centres + half], dim=1).clamp(0, 1)
 
 
-def tapered_curve(params: Tensor, grid: PixelGrid, candidates: int = CANDIDATES) -> tuple[ClosestPoint, Tensor]:
+def tapered_curve(params: Tensor, grid: PixelGrid, candidates: int = CANDIDATES,
+                  seed: Tensor | None = None) -> tuple[ClosestPoint, Tensor]:
     """For strokes whose first 8 parameters are ``x0, y0, x1, y1, x2, y2, r0, r2``: the deepest
     point of the curve per pixel and the stroke's half-width there, ``(B, h, w)`` pixels."""
     B = params.shape[0]
     r0 = params[:, 6] * (MAX_RADIUS * grid.scale)
     r2 = params[:, 7] * (MAX_RADIUS * grid.scale)
-    near = closest_point(params[:, 0:6], r2 - r0, grid, candidates)
+    near = closest_point(params[:, 0:6], r2 - r0, grid, candidates, seed)
     radius = r0.view(B, 1, 1) + (r2 - r0).view(B, 1, 1) * near.t
     return near, radius
 
@@ -202,7 +209,7 @@ def cullable(params: Tensor, grid: PixelGrid) -> bool:
     return not needs_grad and grid.ys.shape[1] * grid.xs.shape[2] >= CULL_MIN_PIXELS
 
 
-def render_culled(render: Callable[[Tensor, PixelGrid], tuple[Tensor, Tensor]], params: Tensor, grid: PixelGrid,
+def render_culled(render: Callable[..., tuple[Tensor, Tensor]], params: Tensor, grid: PixelGrid,
                   inside_alpha: Tensor | None = None, cell: int = CELL) -> tuple[Tensor, Tensor]:
     """``render(params, grid)`` of tapered-curve strokes (``(B, d) -> (B, 3, h, w), (B, 1, h, w)``),
     evaluated only on the ``cell x cell`` pixel cells that the stroke's edge may cross.
@@ -212,7 +219,10 @@ def render_culled(render: Callable[[Tensor, PixelGrid], tuple[Tensor, Tensor]], 
     take the centre's distance to the cell's farthest pixel centre (plus ``CULL_MARGIN`` for the
     search), proves a cell empty (alpha 0, colour 0) or, with ``inside_alpha (B,)``, fully covered
     (alpha ``inside_alpha``, colour from ``render`` at the cell centre: strokes of flat colour).
-    The grid must be regular (``base.make_grid``). Without gradient only."""
+    The search at cell centres is seeded densely (``CENTRE_CANDIDATES``) and each cell's pixels are
+    also seeded with their centre's answer (``render(params, grid, seed)``), so on strongly bent,
+    tapered strokes pixels find the deepest point where the few seeds of a plain render miss it and
+    leave gaps. The grid must be regular (``base.make_grid``). Without gradient only."""
     B, h, w = params.shape[0], grid.ys.shape[1], grid.xs.shape[2]
     hc, wc = -(-h // cell), -(-w // cell)
     half = (cell - 1) / 2
@@ -228,8 +238,9 @@ def render_culled(render: Callable[[Tensor, PixelGrid], tuple[Tensor, Tensor]], 
     steps = torch.arange(cell, device=params.device, dtype=grid.xs.dtype)
     xs = (grid.xs[b, 0, 0] + (cx * cell).to(steps.dtype))[:, None] + steps  # (M, cell)
     ys = (grid.ys[b, 0, 0] + (cy * cell).to(steps.dtype))[:, None] + steps
+    seed = near.t[b, cy, cx].view(-1, 1, 1)
     colour_cells, alpha_cells = render(params[b], PixelGrid(xs=xs[:, None, :], ys=ys[:, :, None],
-                                                             height=grid.height, width=grid.width))
+                                                             height=grid.height, width=grid.width), seed)
     colour = params.new_zeros(B, hc, wc, 3, cell, cell)
     alpha = params.new_zeros(B, hc, wc, 1, cell, cell)
     colour[b, cy, cx] = colour_cells.expand(-1, 3, -1, -1)

@@ -33,9 +33,9 @@ class MarkerPen(StrokeType):
             return render_culled(self._render_pixels, params, grid, inside_alpha=params[:, 11])
         return self._render_pixels(params, grid)
 
-    def _render_pixels(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
+    def _render_pixels(self, params: Tensor, grid: PixelGrid, seed: Tensor | None = None) -> tuple[Tensor, Tensor]:
         B = params.shape[0]
-        near, radius = tapered_curve(params, grid)
+        near, radius = tapered_curve(params, grid, seed=seed)
         cover = box_coverage(near.distance, radius)
         alpha = cover.unsqueeze(1) * params[:, 11].view(B, 1, 1, 1)
         colour = params[:, 8:11].view(B, 3, 1, 1).expand(B, 3, *cover.shape[1:])

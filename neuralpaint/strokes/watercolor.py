@@ -36,9 +36,9 @@ class Watercolor(StrokeType):
             return render_culled(self._render_pixels, params, grid)
         return self._render_pixels(params, grid)
 
-    def _render_pixels(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
+    def _render_pixels(self, params: Tensor, grid: PixelGrid, seed: Tensor | None = None) -> tuple[Tensor, Tensor]:
         B = params.shape[0]
-        near, radius = tapered_curve(params, grid)
+        near, radius = tapered_curve(params, grid, seed=seed)
         rim = (near.distance / (radius + 1e-3)).clamp(max=1.0)
         density = CENTRE_DENSITY + (1.0 - CENTRE_DENSITY) * rim * rim
         cover = box_coverage(near.distance, radius) * density
