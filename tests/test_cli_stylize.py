@@ -11,18 +11,23 @@ from neuralpaint.images import read_image
 from neuralpaint.strokesfile import load_strokes
 
 
+def paint_tiny(out, noise: tuple[int, int], seed: int, *options: str):
+    """``paint`` a 64x48 photo of upscaled random noise (``noise`` = its rows, columns) into
+    ``out`` at 48 px; returns the strokes file (its metadata records the photo)."""
+    from neuralpaint.cli import main
+
+    photo = out / "photo.png"
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 255, (*noise, 3), dtype=np.uint8)).resize((64, 48)).save(photo)
+    assert main(["paint", "--img", str(photo), "--size", "48", "--max-divide", "2", *options,
+                 "--no-animation", "-q", "--out", str(out)]) == 0
+    return out / "photo_strokes.npz"
+
+
 @pytest.fixture(scope="module")
 def painting(tmp_path_factory):
     """A tiny painting written by ``paint`` (strokes file + the photo it recorded)."""
-    out = tmp_path_factory.mktemp("painting")
-    photo = out / "photo.png"
-    rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)).resize((64, 48)).save(photo)
-    from neuralpaint.cli import main
-
-    assert main(["paint", "--img", str(photo), "--size", "48", "--max-strokes", "12", "--max-divide", "2",
-                 "--refine-steps", "5", "--no-animation", "-q", "--out", str(out)]) == 0
-    return out / "photo_strokes.npz"
+    return paint_tiny(tmp_path_factory.mktemp("painting"), (24, 32), 0, "--max-strokes", "12", "--refine-steps", "5")
 
 
 def psnr(a, b):
@@ -81,15 +86,8 @@ HAVE_MYPAINT = have_mypaint()
 @pytest.fixture(scope="module")
 def mypaint_painting(tmp_path_factory):
     """A tiny MyPaint painting written by ``paint`` (painted through the shipped renderer net)."""
-    out = tmp_path_factory.mktemp("mypaint_painting")
-    photo = out / "photo.png"
-    rng = np.random.default_rng(1)
-    Image.fromarray(rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)).resize((64, 48)).save(photo)
-    from neuralpaint.cli import main
-
-    assert main(["paint", "--img", str(photo), "--stroke", "mypaint", "--size", "48", "--max-strokes", "6",
-                 "--max-divide", "2", "--iters-per-stroke", "3", "--no-animation", "-q", "--out", str(out)]) == 0
-    return out / "photo_strokes.npz"
+    return paint_tiny(tmp_path_factory.mktemp("mypaint_painting"), (12, 16), 1, "--stroke", "mypaint",
+                      "--max-strokes", "6", "--iters-per-stroke", "3")
 
 
 @pytest.mark.skipif(not HAVE_MYPAINT, reason="libmypaint or the MyPaint brushes are not installed")
