@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..compositing import blank_canvas, render_painting
+from ..optim import Adam
 from ..strokes import StrokeType
 from .config import PaintConfig
 from .constraints import StrokeConstraints, photo_palette
@@ -158,7 +159,7 @@ def composite_premultiplied(premultiplied: Tensor, alpha: Tensor, background: Te
 @torch.no_grad()
 def respawn_vanished(stroke: StrokeType, level: Level, params: Tensor, alpha: Tensor, painted: Tensor,
                      target: Tensor, inside: Tensor, active: Tensor, cfg: PaintConfig,
-                     opt: torch.optim.Optimizer, generator: torch.Generator) -> bool:
+                     opt: Adam, generator: torch.Generator) -> bool:
     """Restart, in place, every active stroke of ``params (nb, m, d)`` that shows on fewer than
     ``cfg.respawn_pixels`` pixels (``alpha (nb, m, 1, h, w)``, ``painted``/``target``
     ``(nb, 3, h, w)``): fresh starts where the error is now largest, optimiser state cleared.
@@ -170,9 +171,7 @@ def respawn_vanished(stroke: StrokeType, level: Level, params: Tensor, alpha: Te
     fresh = sample_starts(stroke, level, error_windows(painted, target, level), target, inside, m,
                           cfg.init_opacity, generator)
     params[lost] = fresh[lost]
-    for buf in opt.state[params].values():
-        if buf.dim() == 3:  # Adam's exp_avg and exp_avg_sq (not the step counter)
-            buf[lost] = 0
+    opt.restart(lost)
     return True
 
 
@@ -194,7 +193,7 @@ def optimise_level(renderer, stroke: StrokeType, params: Tensor, active: Tensor,
     nb, m, d = params.shape
     h, w = target.shape[-2:]
     params = params.clone().requires_grad_(True)
-    opt = torch.optim.Adam([params], lr=cfg.lr)
+    opt = Adam([params], lr=cfg.lr)
     respawn = {round(f * cfg.iters_per_stroke) for f in cfg.respawn_at} if level is not None else set()
     def draw():
         if stroke.name in WINDOWED_LEVELS:
@@ -215,7 +214,7 @@ def optimise_level(renderer, stroke: StrokeType, params: Tensor, active: Tensor,
             loss = loss + cfg.feature_weight * feature(torch.lerp(target, painted, inside), target)
         if ot is not None:
             loss = loss + cfg.ot_weight * ot(painted, target)
-        opt.zero_grad(set_to_none=True)
+        opt.zero_grad()
         loss.backward()
         opt.step()
         with torch.no_grad():

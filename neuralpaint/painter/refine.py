@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..compositing import blank_canvas
+from ..optim import Adam
 from ..strokes import StrokeType
 from .losses import PIXEL_LOSSES, error_map
 from .starts import strokes_from_error
@@ -160,23 +161,20 @@ def refine(stroke: StrokeType, renderer, params: Tensor, photo: Tensor, canvas_c
     pixel_loss = PIXEL_LOSSES[loss]
     respawn = {round(f * steps) for f in respawn_at} - {0} if generator is not None else set()
     params = params.clone().requires_grad_(True)
-    opt = torch.optim.Adam([params], lr=lr)
+    opt = Adam([params], lr=lr)
     for i in range(steps):
         painted = render_over(stroke, renderer, params, background)
         if i in respawn:
             lost = visible_areas(stroke, renderer, params.detach(), h, w) < respawn_pixels
             if lost.any():
-                state = opt.state[params]
                 params = respawn_on_top(stroke, params.detach(), lost, painted.detach(), target, respawn_size,
                                         opacity, generator).requires_grad_(True)
-                opt = torch.optim.Adam([params], lr=lr)
-                opt.state[params] = {k: (v if v.dim() == 0 else torch.cat([v[~lost], torch.zeros_like(v[lost])]))
-                                     for k, v in state.items()}
+                opt.replace(params, ~lost)  # the kept strokes keep their moments, the new ones start fresh
                 painted = render_over(stroke, renderer, params, background)
         value = pixel_loss(painted[None], target[None], ones) if pixel else painted.new_zeros(())
         if feature is not None:
             value = value + feature_weight * feature(painted[None], target[None])
-        opt.zero_grad(set_to_none=True)
+        opt.zero_grad()
         value.backward()
         opt.step()
         with torch.no_grad():

@@ -57,6 +57,7 @@ from ..device import resolve_device
 from ..errors import NeuralPaintError
 from ..strokesfile import Strokes, validate
 from .losses import ColourTarget, ContentLoss, StyleLoss, image_colours, lab_to_rgb, rgb_to_lab
+from ..optim import Adam
 from .colourmap import ColourMap
 from .palette import colour_view, transfer_colours, with_colours
 
@@ -209,34 +210,6 @@ def palette_transfer(stroke, renderer, params: Tensor, style: Tensor, height: in
     return with_colours(stroke, params, lab_to_rgb(moved).reshape(N, k, 3))
 
 
-class Adam:
-    """Adam (Kingma & Ba) on a few tensors, each with its own learning rate, keeping them in [0, 1].
-
-    Written out because creating a ``torch.optim`` optimiser imports ``torch._dynamo`` (several
-    seconds of a short command on a slow machine)."""
-
-    def __init__(self, tensors: list[Tensor], lrs: list[float], betas=(0.9, 0.999), eps: float = 1e-8):
-        self.tensors, self.lrs, self.betas, self.eps, self.t = tensors, lrs, betas, eps, 0
-        self.m = [torch.zeros_like(t) for t in tensors]
-        self.v = [torch.zeros_like(t) for t in tensors]
-
-    def zero_grad(self) -> None:
-        for t in self.tensors:
-            t.grad = None
-
-    @torch.no_grad()
-    def step(self) -> None:
-        self.t += 1
-        b1, b2 = self.betas
-        for x, lr, m, v in zip(self.tensors, self.lrs, self.m, self.v):
-            if x.grad is None:
-                continue
-            m.mul_(b1).add_(x.grad, alpha=1 - b1)
-            v.mul_(b2).addcmul_(x.grad, x.grad, value=1 - b2)
-            step = lr / (1 - b1**self.t)
-            x.addcdiv_(m, (v / (1 - b2**self.t)).sqrt_().add_(self.eps), value=-step).clamp_(0.0, 1.0)
-
-
 def blank(height: int, width: int, colour, like: Tensor) -> Tensor:
     """``(3, height, width)`` filled with ``colour``, on ``like``'s device and dtype."""
     return torch.tensor(colour, device=like.device, dtype=like.dtype).view(3, 1, 1).repeat(1, height, width)
@@ -277,7 +250,7 @@ def fit_colour_distribution(draw, colours: Tensor, target: ColourTarget, steps: 
     the Lab colours of ``draw(colours)`` to ``target``. It sees what the transfer of stroke colours
     cannot: overlaps, opacity, the bare canvas and the brush's own shading."""
     x = colours.clone().requires_grad_(True)
-    opt = Adam([x], [lr])
+    opt = Adam([x], [lr], bounds=(0.0, 1.0))
     for _ in range(steps):
         loss = target.loss(image_colours(draw(x), n_pixels, generator)) / SWD_SCALE
         opt.zero_grad()
@@ -407,7 +380,7 @@ class Objective:
             phase: str) -> tuple[list[Tensor], list[dict]]:
         """Adam on ``tensors`` for ``steps`` steps; ``draw(tensors) -> (painting, _)``."""
         xs = [t.detach().clone().requires_grad_(True) for t in tensors]
-        opt = Adam(xs, lrs)
+        opt = Adam(xs, lrs, bounds=(0.0, 1.0))
         bar = None
         if progress and steps:
             from tqdm import tqdm
