@@ -14,7 +14,7 @@ import torch
 
 from neuralpaint import __version__
 from neuralpaint.compositing import render_painting
-from neuralpaint.cli import COMMANDS
+from neuralpaint.cli import COMMANDS, main
 from neuralpaint.errors import NeuralPaintError
 from neuralpaint.images import read_image, write_image
 from neuralpaint.device import resolve_device
@@ -297,3 +297,28 @@ def test_resolve_device():
         assert resolve_device("cuda").type == "cuda"
         with pytest.raises(NeuralPaintError):
             resolve_device(f"cuda:{torch.cuda.device_count()}")
+
+
+def test_a_closed_pipe_stops_quietly_after_the_files_are_written(tmp_path, monkeypatch, capsys):
+    """``neuralpaint random-strokes ... | head -c 0``: no traceback, the file is there, status 1."""
+    import io
+
+    class ClosedPipe(io.StringIO):
+        def __init__(self, fd):
+            super().__init__()
+            self._fd = fd
+
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self):
+            return self._fd
+
+    sink = open(tmp_path / "stdout", "w")
+    monkeypatch.setattr(sys, "stdout", ClosedPipe(sink.fileno()))
+    status = main(["random-strokes", "--stroke", "rectangle", "--n", "3", "-o", str(tmp_path / "r.npz")])
+    monkeypatch.undo()
+    sink.close()
+    assert status == 1
+    assert (tmp_path / "r.npz").is_file()
+    assert "Traceback" not in capsys.readouterr().err

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from .. import __version__
@@ -72,7 +73,13 @@ def main(argv: list[str] | None = None) -> int:
         argv = list(sys.argv[1:] if argv is None else argv)
         args = build_parser(only=_chosen_command(argv) or "").parse_args(argv)
         args._argv = argv  # the command line, for provenance in output files
-        return args._run(args)
+        status = args._run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
+    except BrokenPipeError:  # the reader went away (``neuralpaint paint ... | head -1``): the files
+        # are written before anything is printed; stop quietly, as command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except NeuralPaintError as err:
         print(f"{PROG}: error: {one_line(err)}", file=sys.stderr)
         return 2
