@@ -250,5 +250,8 @@ def render_culled(render: Callable[..., tuple[Tensor, Tensor]], params: Tensor, 
         bi, yi, xi = inside.nonzero(as_tuple=True)
         colour[bi, yi, xi] = colour_centres.expand(-1, 3, -1, -1)[bi, :, yi, xi][:, :, None, None]
         alpha[bi, yi, xi] = inside_alpha[bi].view(-1, 1, 1, 1).to(alpha.dtype)
-    unfold = lambda t: t.permute(0, 3, 1, 4, 2, 5).reshape(B, t.shape[3], hc * cell, wc * cell)[:, :, :h, :w]  # noqa: E731
+    def unfold(cells: Tensor) -> Tensor:  # (B, hc, wc, C, cell, cell) -> (B, C, h, w)
+        C = cells.shape[3]
+        return cells.permute(0, 3, 1, 4, 2, 5).reshape(B, C, hc * cell, wc * cell)[:, :, :h, :w]
+
     return unfold(colour), unfold(alpha)
