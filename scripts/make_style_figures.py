@@ -136,10 +136,10 @@ def stylize_figure(runs: Runs, rows: list[tuple[str, str]]) -> None:
     grid([header] + body, runs.size, DOCS / "style_stylize_grid.jpg")
 
 
-def intrinsic_figure(runs: Runs) -> None:
+def intrinsic_figure(runs: Runs, strokes: list[str]) -> None:
     photo = INTRINSIC["photo"]
     body = []
-    for stroke in INTRINSIC["strokes"]:
+    for stroke in strokes:
         line = [(photo, runs.photo(photo))]
         for loss in INTRINSIC["losses"]:
             tag = "default" if loss == "pixel" else loss.replace("+", "_")
@@ -165,14 +165,12 @@ def main() -> None:
     args = ap.parse_args()
     runs = Runs(args.work, args.size)
     only = set(args.only or ("stylize", "intrinsic", "painterly"))
-    if args.no_mypaint:
-        INTRINSIC["strokes"].remove("mypaint")
     if "painterly" in only:
         painterly_figure(runs)
     if "stylize" in only:
         stylize_figure(runs, [r for r in STYLE_ROWS if not (args.no_mypaint and r[1] == "mypaint")])
     if "intrinsic" in only:
-        intrinsic_figure(runs)
+        intrinsic_figure(runs, [s for s in INTRINSIC["strokes"] if not (args.no_mypaint and s == "mypaint")])
 
 
 if __name__ == "__main__":

@@ -55,9 +55,9 @@ from torch import Tensor
 from .. import __version__
 from ..device import resolve_device
 from ..errors import NeuralPaintError
+from ..optim import Adam
 from ..strokesfile import Strokes, validate
 from .losses import ColourTarget, ContentLoss, StyleLoss, image_colours, lab_to_rgb, rgb_to_lab
-from ..optim import Adam
 from .colourmap import ColourMap
 from .palette import colour_view, transfer_colours, with_colours
 
@@ -232,7 +232,8 @@ def colour_painter(stroke, renderer, params: Tensor, columns: Tensor, height: in
     from ..painter.refine import render_over
 
     background = blank(height, width, canvas_colour, params)
-    cmap = ColourMap.build(engine_renderer(stroke, renderer), stroke, params, columns, height, width, background, generator)
+    engine = engine_renderer(stroke, renderer)
+    cmap = ColourMap.build(engine, stroke, params, columns, height, width, background, generator)
     if cmap is not None:
         return cmap
 
