@@ -41,6 +41,13 @@ class EngineRenderer:
         at ``corners (B, 2)`` (top, left): ``colour (B, 3, side, side), alpha (B, 1, side, side)``."""
         return self.stroke.render(params, height, width, window=(side, side), offset=corners.to(params.dtype))
 
+    def render_tiles(self, params: Tensor, rows: Tensor, height: int, width: int, tile: int,
+                     origins: Tensor) -> tuple[Tensor, Tensor]:
+        """Stroke ``params[rows[k]]`` of a ``height x width`` canvas on the ``tile x tile`` square
+        at ``origins[k]`` (top, left), for ``rows (T,)``, ``origins (T, 2)``: ``colour (T, 3, tile,
+        tile), alpha (T, 1, tile, tile)``."""
+        return self.stroke.render(params[rows], height, width, window=(tile, tile), offset=origins.to(params.dtype))
+
 
 class NeuralRenderer:
     """Renders through a renderer net: ``alpha = A * mask`` (``mask`` for stroke types without an
@@ -87,6 +94,30 @@ class NeuralRenderer:
         sample = lambda image: F.grid_sample(image, grid, mode="bilinear", padding_mode="border",  # noqa: E731
                                              align_corners=False)
         return sample(colour), sample(alpha)
+
+    def render_tiles(self, params: Tensor, rows: Tensor, height: int, width: int, tile: int,
+                     origins: Tensor) -> tuple[Tensor, Tensor]:
+        """Stroke ``params[rows[k]]`` on the ``tile x tile`` square at ``origins[k]`` (top, left)
+        of a ``height x width`` canvas: ``colour (T, 3, tile, tile), alpha (T, 1, tile, tile)``.
+
+        Each stroke is drawn once by the net; every tile samples its stroke's drawing bilinearly
+        (as ``render_windows`` does: pixels beyond the canvas repeat its edge)."""
+        n = self.size
+        colour, alpha = self.render(params, n, n)
+        steps = torch.arange(tile, device=params.device, dtype=params.dtype) + 0.5
+        # source pixel coordinates in the net's drawing (align_corners=False), held inside it
+        ys = ((origins[:, :1].to(params.dtype) + steps) * (n / height) - 0.5).clamp(0, n - 1)  # (T, tile)
+        xs = ((origins[:, 1:].to(params.dtype) + steps) * (n / width) - 0.5).clamp(0, n - 1)
+        y0, x0 = ys.floor().long(), xs.floor().long()
+        y1, x1 = (y0 + 1).clamp(max=n - 1), (x0 + 1).clamp(max=n - 1)
+        wy, wx = (ys - y0)[:, :, None, None], (xs - x0)[:, None, :, None]
+        pixels = torch.cat([colour, alpha], 1).permute(0, 2, 3, 1).reshape(-1, 4)  # (B * n * n, 4)
+        base = (rows * (n * n))[:, None, None]
+        at = lambda yy, xx: pixels[base + yy[:, :, None] * n + xx[:, None, :]]  # noqa: E731  (T, tile, tile, 4)
+        top = at(y0, x0) + wx * (at(y0, x1) - at(y0, x0))
+        bottom = at(y1, x0) + wx * (at(y1, x1) - at(y1, x0))
+        out = (top + wy * (bottom - top)).permute(0, 3, 1, 2)
+        return out[:, :3], out[:, 3:]
 
 
 def load_renderer(path: str | os.PathLike, stroke_type: str | None = None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -25,12 +26,13 @@ from torch import Tensor
 from ..compositing import blank_canvas, render_painting
 from ..optim import Adam
 from ..strokes import StrokeType
+from ..tiles import composite_tiles, stroke_tiles, visible_alpha
 from .config import PaintConfig
 from .constraints import StrokeConstraints, photo_palette
 from .feature_loss import FeatureDistance
 from .layout import Level, crop_windows, make_level
 from .losses import PIXEL_LOSSES, SinkhornLoss, error_map, masked_l1
-from .refine import refine
+from .refine import TILE, refine
 from .starts import strokes_from_error
 
 
@@ -107,65 +109,41 @@ def composite_blocks(colour: Tensor, alpha: Tensor, background: Tensor, active: 
     return out
 
 
-# stroke types whose blocks render only inside each stroke's box (render_in_blocks): where it pays
-# (the oil brush: 2.4x less engine time per step; the rectangle engine is so cheap that the
-# scattering costs what the smaller windows save) and where bounding_boxes bounds the alpha
-# exactly (the Bezier engines' boxes do not at present: markerpen/watercolor renders differ)
-WINDOWED_LEVELS = {"oilpaintbrush"}
-WINDOW_SIDES = (4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
+def draw_blocks(renderer, stroke: StrokeType, params: Tensor, active: Tensor, background: Tensor,
+                inside: Tensor) -> tuple[Tensor, Callable[[], Tensor]]:
+    """Strokes ``params (nb, m, d)`` (window coordinates; ``active (nb, m)`` switches them off)
+    composited in order over their blocks' ``background (nb, 3, h, w)``. Returns the painted
+    blocks ``(nb, 3, h, w)`` and a function giving each stroke's pixels that show in its block
+    inside the canvas (``inside (nb, 1, h, w)``), ``(nb, m)``.
 
-
-def render_in_blocks(renderer, stroke: StrokeType, params: Tensor, h: int, w: int) -> tuple[Tensor, Tensor]:
-    """Strokes ``params (B, d)`` of ``h x w`` block windows: premultiplied colour ``(B, 3, h, w)``
-    and alpha ``(B, 1, h, w)``, as ``renderer.render`` gives but computed only inside each
-    stroke's bounding box (a square of a few bucketed sides, so each side renders in one batched
-    call) and scattered into zeros: the alpha outside the box is exactly zero, and a stroke
-    covers a tenth or so of its block's window, so this saves most of the engine's work."""
-    B = params.shape[0]
-    boxes = stroke.bounding_boxes(params.detach(), h, w)
-    top, left = boxes[:, 0].clamp(0, h).floor(), boxes[:, 1].clamp(0, w).floor()
-    bottom, right = boxes[:, 2].clamp(0, h).ceil(), boxes[:, 3].clamp(0, w).ceil()
-    need = torch.maximum(bottom - top, right - left).clamp_min(1)
-    buckets = torch.tensor(WINDOW_SIDES, device=params.device, dtype=need.dtype)
-    sides = buckets[torch.searchsorted(buckets, need).clamp(max=len(WINDOW_SIDES) - 1)].long()
-    sides = torch.minimum(sides, torch.tensor(max(h, w), device=params.device))
-    corners = torch.stack([top, left], dim=1).long()
-    trash = B * h * w
-    values, index = [], []
-    for side in sides.unique().tolist():
-        idx = (sides == side).nonzero(as_tuple=True)[0]
-        colour, alpha = renderer.render_windows(params[idx], h, w, side, corners[idx])
-        steps = torch.arange(side, device=params.device)
-        rows, cols = corners[idx, :1] + steps, corners[idx, 1:] + steps  # (n, side)
-        inside = (rows < h)[:, :, None] & (cols < w)[:, None, :]
-        where = idx[:, None, None] * (h * w) + rows[:, :, None] * w + cols[:, None, :]
-        index.append(torch.where(inside, where, trash).flatten())
-        values.append(torch.cat([alpha * colour, alpha], dim=1).permute(0, 2, 3, 1).reshape(-1, 4))
-    flat = params.new_zeros(trash + 1, 4).index_add(0, torch.cat(index), torch.cat(values))
-    full = flat[:-1].view(B, h, w, 4).permute(0, 3, 1, 2)
-    return full[:, :3], full[:, 3:]
-
-
-def composite_premultiplied(premultiplied: Tensor, alpha: Tensor, background: Tensor, active: Tensor) -> Tensor:
-    """``composite_blocks`` for premultiplied colour ``(nb, m, 3, h, w)`` (colour times alpha)."""
-    out = background
-    on = active.view(*active.shape, 1, 1, 1).to(alpha.dtype)
-    premultiplied, clear = (premultiplied * on).unbind(1), (1 - alpha * on).unbind(1)
-    for j in range(len(clear)):
-        out = torch.addcmul(premultiplied[j], clear[j], out)
-    return out
+    Engines render only on the small tiles each stroke reaches (``neuralpaint.tiles``: a stroke
+    covers a tenth or so of its block's window); a renderer net draws whole windows."""
+    nb, m, d = params.shape
+    h, w = background.shape[-2:]
+    flat = params.view(nb * m, d)
+    if not renderer.exact:
+        colour, alpha = renderer.render(flat, h, w)
+        alpha = alpha.view(nb, m, 1, h, w) * active.view(nb, m, 1, 1, 1)
+        painted = composite_blocks(colour.view(nb, m, 3, h, w), alpha, background, active)
+        return painted, lambda: visible_area(alpha.detach(), inside)
+    block = torch.arange(nb, device=params.device).repeat_interleave(m)
+    layout = stroke_tiles(stroke, flat, h, w, TILE, block, nb)
+    layout = layout.select(active.view(-1)[layout.rows])
+    colour, alpha = renderer.render_tiles(flat, layout.rows, h, w, TILE, layout.origins)
+    painted = composite_tiles(colour, alpha, layout, background)
+    return painted, lambda: visible_alpha(alpha.detach(), layout, nb * m, inside).view(nb, m)
 
 
 @torch.no_grad()
-def respawn_vanished(stroke: StrokeType, level: Level, params: Tensor, alpha: Tensor, painted: Tensor,
+def respawn_vanished(stroke: StrokeType, level: Level, params: Tensor, visible: Tensor, painted: Tensor,
                      target: Tensor, inside: Tensor, active: Tensor, cfg: PaintConfig,
                      opt: Adam, generator: torch.Generator) -> bool:
     """Restart, in place, every active stroke of ``params (nb, m, d)`` that shows on fewer than
-    ``cfg.respawn_pixels`` pixels (``alpha (nb, m, 1, h, w)``, ``painted``/``target``
-    ``(nb, 3, h, w)``): fresh starts where the error is now largest, optimiser state cleared.
-    Returns whether any stroke restarted."""
+    ``cfg.respawn_pixels`` pixels (``visible (nb, m)``; ``painted``/``target`` ``(nb, 3, h, w)``):
+    fresh starts where the error is now largest, optimiser state cleared. Returns whether any
+    stroke restarted."""
     nb, m, _ = params.shape
-    lost = (visible_area(alpha * active.view(nb, m, 1, 1, 1), inside) < cfg.respawn_pixels) & active
+    lost = (visible < cfg.respawn_pixels) & active
     if not lost.any():
         return False
     fresh = sample_starts(stroke, level, error_windows(painted, target, level), target, inside, m,
@@ -195,20 +173,11 @@ def optimise_level(renderer, stroke: StrokeType, params: Tensor, active: Tensor,
     params = params.clone().requires_grad_(True)
     opt = Adam([params], lr=cfg.lr)
     respawn = {round(f * cfg.iters_per_stroke) for f in cfg.respawn_at} if level is not None else set()
-    def draw():
-        if stroke.name in WINDOWED_LEVELS:
-            premultiplied, alpha = render_in_blocks(renderer, stroke, params.view(nb * m, d), h, w)
-            alpha = alpha.view(nb, m, 1, h, w)
-            return alpha, composite_premultiplied(premultiplied.view(nb, m, 3, h, w), alpha, background, active)
-        colour, alpha = renderer.render(params.view(nb * m, d), h, w)
-        alpha = alpha.view(nb, m, 1, h, w)
-        return alpha, composite_blocks(colour.view(nb, m, 3, h, w), alpha, background, active)
-
     for i in range(cfg.iters_per_stroke):
-        alpha, painted = draw()
-        if i in respawn and i > 0 and respawn_vanished(stroke, level, params, alpha, painted, target, inside,
+        painted, visible = draw_blocks(renderer, stroke, params, active, background, inside)
+        if i in respawn and i > 0 and respawn_vanished(stroke, level, params, visible(), painted, target, inside,
                                                       active, cfg, opt, generator):
-            alpha, painted = draw()
+            painted, _ = draw_blocks(renderer, stroke, params, active, background, inside)
         loss = masked_l1(painted, target, inside) if cfg.loss != "feature" else painted.new_zeros(())
         if feature is not None:  # outside the canvas the window shows the photo itself
             loss = loss + cfg.feature_weight * feature(torch.lerp(target, painted, inside), target)

@@ -174,6 +174,14 @@ class StrokeType:
         stroke's alpha is exactly zero (not clipped to the canvas)."""
         raise NotImplementedError
 
+    def tiles_touched(self, params: Tensor, centres: Tensor, radius: float, height: int,
+                      width: int) -> Tensor | None:
+        """Which of the discs ``centres (B, 2)`` (``y, x`` pixels of a ``height x width`` canvas)
+        of ``radius`` pixels stroke ``params[k]`` (``(B, d)``, in [0, 1]) may paint on: ``(B,)``
+        bool, ``False`` only where its alpha is zero on the whole disc. ``None``: not known (the
+        bounding box is all there is), which is the default."""
+        return None
+
     # ---- sampling ---------------------------------------------------------------------------
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """``(n, d)`` random strokes for renderer training: every parameter uniform in [0, 1]."""

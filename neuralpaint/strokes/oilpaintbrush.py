@@ -17,7 +17,8 @@ from torch import Tensor
 
 from . import brushes
 from .base import PixelGrid, StrokeType, box_coverage
-from .rectangle import init_rotated_boxes, rotated_box_bounds, rotated_frame, sample_rotated_boxes
+from .rectangle import (init_rotated_boxes, rotated_box_bounds, rotated_box_touches, rotated_frame,
+                        sample_rotated_boxes)
 from .registry import register
 
 START_ROUND = 0.08  # the brush touches down with a rounded heel: offset (fraction of length) at the edges
@@ -85,6 +86,9 @@ class OilPaintBrush(StrokeType):
 
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         return rotated_box_bounds(params, height, width)
+
+    def tiles_touched(self, params: Tensor, centres: Tensor, radius: float, height: int, width: int) -> Tensor:
+        return rotated_box_touches(params, centres, radius, height, width)
 
     def init_strokes(self, centres: Tensor, colours: Tensor, sizes: Tensor,
                      generator: torch.Generator | None = None) -> Tensor:

@@ -47,6 +47,19 @@ def rotated_box_bounds(params: Tensor, height: int, width: int) -> Tensor:
     return torch.stack([cy - ey, cx - ex, cy + ey, cx + ex], dim=1)
 
 
+def rotated_box_touches(params: Tensor, centres: Tensor, radius: float, height: int, width: int) -> Tensor:
+    """``(B,)`` bool: the rotated box of ``params (B, >=5)`` (``xc, yc, w, h, theta``), grown by
+    one pixel for the anti-aliased edge, reaches the disc at ``centres (B, 2)`` (``y, x`` pixels)
+    of ``radius`` pixels (tested against the box grown by the radius: never wrongly ``False``)."""
+    S = max(height, width)
+    dx, dy = centres[:, 1] - params[:, 0] * width, centres[:, 0] - params[:, 1] * height
+    angle = params[:, 4] * math.pi
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    u, v = dx * cos + dy * sin, dy * cos - dx * sin
+    reach = radius + 1.0
+    return (u.abs() <= params[:, 2] * (S / 2) + reach) & (v.abs() <= params[:, 3] * (S / 2) + reach)
+
+
 def sample_rotated_boxes(n: int, generator: torch.Generator | None, aspect: tuple[float, float]) -> Tensor:
     """``(n, 5)`` ``xc, yc, w, h, theta`` for a painting: lengths log-uniform in 2 %..30 % of the
     canvas, breadth ``w / aspect`` with aspect in ``aspect``, largest first."""
@@ -91,6 +104,9 @@ class Rectangle(StrokeType):
 
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         return rotated_box_bounds(params, height, width)
+
+    def tiles_touched(self, params: Tensor, centres: Tensor, radius: float, height: int, width: int) -> Tensor:
+        return rotated_box_touches(params, centres, radius, height, width)
 
     def init_strokes(self, centres: Tensor, colours: Tensor, sizes: Tensor,
                      generator: torch.Generator | None = None) -> Tensor:

@@ -1,0 +1,175 @@
+"""Strokes composited on a grid of small square tiles: the painter's differentiable compositor.
+
+A canvas is cut into ``tile x tile`` cells. Each stroke is rendered only on the cells its
+bounding box reaches (and, where the stroke type can tell, only on those it may touch): one
+batched engine call renders every (stroke, cell) pair of a painting, so the work is about the
+area the strokes cover. The pairs are sorted by cell and, inside a cell, by painting order, and
+compositing in order becomes a sum over the pairs with no loop over strokes:
+
+    canvas = background * T_all + sum_k colour_k * alpha_k * T_after(k)
+
+where ``T_after(k)`` is the product of ``1 - alpha`` over the later strokes in the same cell and
+``T_all`` over all of them. The products are exponentials of a running sum of ``log(1 - alpha)``
+(in float64): ``T_after(k) = exp(S[last of k's cell] - S[k])`` with ``S`` the cumulative sum over
+all pairs. Alpha is held below ``1 - ALPHA_CAP`` inside the logarithm, so a fully opaque stroke
+lets ``1e-6`` of what is below through.
+
+Several canvases of the same size (the painter's blocks) share one layout: each stroke names its
+canvas, and cells are numbered canvas by canvas.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+ALPHA_CAP = 1e-6  # 1 - alpha is at least this inside log(1 - alpha)
+
+
+@dataclass(frozen=True)
+class TileLayout:
+    """Which stroke is rendered on which cell, sorted by cell and then by painting order.
+
+    ``rows (T,)``: the stroke of each pair; ``cells (T,)``: its cell (``canvas * ch * cw + y * cw
+    + x``), ascending; ``origins (T, 2)``: the cell's ``(top, left)`` pixel in its canvas;
+    ``last (T,)``: the index of the last pair of the same cell; ``first (K,)``: the index of the
+    first pair of each cell that has any. ``grid = (canvases, ch, cw)``; ``tile``: cell side in pixels.
+    """
+
+    rows: Tensor
+    cells: Tensor
+    origins: Tensor
+    last: Tensor
+    first: Tensor
+    grid: tuple[int, int, int]
+    tile: int
+
+    def __len__(self) -> int:
+        return self.rows.shape[0]
+
+    def centres(self, dtype: torch.dtype = torch.float32) -> Tensor:
+        """``(T, 2)`` pixel coordinates ``(y, x)`` of each pair's cell centre."""
+        return self.origins.to(dtype) + self.tile / 2
+
+    def select(self, keep: Tensor) -> TileLayout:
+        """The pairs where ``keep (T,)`` (bool) is set, still sorted."""
+        rows, cells, origins = self.rows[keep], self.cells[keep], self.origins[keep]
+        last, first = _runs(cells)
+        return replace(self, rows=rows, cells=cells, origins=origins, last=last, first=first)
+
+
+def _runs(cells: Tensor) -> tuple[Tensor, Tensor]:
+    """For sorted ``cells (T,)``: the index of the last entry of each entry's run, and the first
+    index of every run."""
+    last = torch.searchsorted(cells, cells, right=True) - 1
+    starts = torch.ones_like(cells, dtype=torch.bool)
+    starts[1:] = cells[1:] != cells[:-1]
+    return last, starts.nonzero(as_tuple=True)[0]
+
+
+def tile_layout(boxes: Tensor, height: int, width: int, tile: int, canvas: Tensor | None = None,
+                canvases: int = 1) -> TileLayout:
+    """The (stroke, cell) pairs of strokes with bounding ``boxes (N, 4)`` (``top, left, bottom,
+    right`` in pixels, unclipped) on ``height x width`` canvases cut into ``tile``-pixel cells.
+
+    ``canvas (N,)`` (long): which of ``canvases`` canvases each stroke is on (all on one when
+    ``None``). Strokes whose box misses the canvas get no pair."""
+    if boxes.dim() != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"boxes must be (N, 4), got {tuple(boxes.shape)}")
+    if tile < 1 or height < 1 or width < 1:
+        raise ValueError(f"tile and canvas size must be positive, got tile {tile}, {height}x{width}")
+    N, device = boxes.shape[0], boxes.device
+    if canvas is not None and tuple(canvas.shape) != (N,):
+        raise ValueError(f"canvas must be ({N},), got {tuple(canvas.shape)}")
+    ch, cw = -(-height // tile), -(-width // tile)
+    top, left = boxes[:, 0].clamp(0, height), boxes[:, 1].clamp(0, width)
+    bottom, right = boxes[:, 2].clamp(0, height), boxes[:, 3].clamp(0, width)
+    y0, x0 = (top / tile).floor().long(), (left / tile).floor().long()
+    ny = ((bottom / tile).ceil().long() - y0).clamp_min(0)
+    nx = ((right / tile).ceil().long() - x0).clamp_min(0)
+    counts = torch.where((bottom > top) & (right > left), ny * nx, 0)
+    rows = torch.repeat_interleave(torch.arange(N, device=device), counts)
+    k = torch.arange(rows.shape[0], device=device) - (counts.cumsum(0) - counts)[rows]
+    y, x = y0[rows] + k // nx[rows], x0[rows] + k % nx[rows]
+    cells = y * cw + x
+    if canvas is not None:
+        cells = cells + canvas.to(device)[rows] * (ch * cw)
+    order = torch.argsort(cells * N + rows)
+    rows, cells, y, x = rows[order], cells[order], y[order], x[order]
+    last, first = _runs(cells)
+    return TileLayout(rows=rows, cells=cells, origins=torch.stack([y, x], 1) * tile, last=last, first=first,
+                      grid=(canvases, ch, cw), tile=tile)
+
+
+def stroke_tiles(stroke, params: Tensor, height: int, width: int, tile: int, canvas: Tensor | None = None,
+                 canvases: int = 1) -> TileLayout:
+    """``tile_layout`` of strokes ``params (N, d)`` of a stroke type, without the cells the
+    stroke type can tell it does not touch (``StrokeType.tiles_touched``)."""
+    params = params.detach()
+    layout = tile_layout(stroke.bounding_boxes(params, height, width), height, width, tile, canvas, canvases)
+    touched = stroke.tiles_touched(params.clamp(0.0, 1.0)[layout.rows], layout.centres(params.dtype),
+                                   tile / math.sqrt(2), height, width)
+    return layout if touched is None else layout.select(touched)
+
+
+def _transmittance(alpha: Tensor, layout: TileLayout) -> tuple[Tensor, Tensor]:
+    """``alpha (T, P)`` -> ``T_after (T, P)`` (through the later pairs of each pair's cell) and
+    ``T_all (K, P)`` (through every pair of each occupied cell, ``layout.first`` order)."""
+    log_clear = torch.log1p(-alpha.double().clamp(max=1.0 - ALPHA_CAP))
+    S = log_clear.cumsum(0)
+    S_last = S[layout.last]
+    after = (S_last - S).exp().to(alpha.dtype)
+    before_first = torch.cat([S.new_zeros(1, S.shape[1]), S])[layout.first]  # S just before each cell's first pair
+    through = (S_last[layout.first] - before_first).exp().to(alpha.dtype)
+    return after, through
+
+
+def to_cells(images: Tensor, layout: TileLayout) -> Tensor:
+    """``images (C, k, H, W)`` (one per canvas of the layout) cut into its cells:
+    ``(C * ch * cw, k, tile * tile)``, zero beyond the images' right and bottom edges."""
+    t, (_, ch, cw) = layout.tile, layout.grid
+    C, k, H, W = images.shape
+    cells = F.pad(images, (0, cw * t - W, 0, ch * t - H)).view(C, k, ch, t, cw, t)
+    return cells.permute(0, 2, 4, 1, 3, 5).reshape(C * ch * cw, k, t * t)
+
+
+def composite_tiles(colour: Tensor, alpha: Tensor, layout: TileLayout, background: Tensor) -> Tensor:
+    """Tiles ``colour (T, 3, t, t)``, ``alpha (T, 1, t, t)`` of ``layout`` composited in painting
+    order over ``background``: ``(3, H, W)`` for one canvas or ``(C, 3, H, W)`` for ``C``.
+    Returns the same shape; differentiable in the tiles and the background."""
+    T, t = len(layout), layout.tile
+    canvases, ch, cw = layout.grid
+    if colour.shape != (T, 3, t, t) or alpha.shape != (T, 1, t, t):
+        raise ValueError(f"expected colour ({T}, 3, {t}, {t}) and alpha ({T}, 1, {t}, {t}), "
+                         f"got {tuple(colour.shape)} and {tuple(alpha.shape)}")
+    single = background.dim() == 3
+    bg = background[None] if single else background
+    C, _, H, W = bg.shape
+    if C != canvases or H > ch * t or W > cw * t or H <= (ch - 1) * t or W <= (cw - 1) * t:
+        raise ValueError(f"background {tuple(background.shape)} does not fit the layout's grid {layout.grid} "
+                         f"of {t}-pixel cells")
+    P = t * t
+    a = alpha.reshape(T, P)
+    after, through = _transmittance(a, layout)
+    cells = to_cells(bg, layout)
+    shown = torch.ones(C * ch * cw, 1, P, dtype=a.dtype, device=a.device)
+    shown = shown.index_copy(0, layout.cells[layout.first], through[:, None])
+    out = (cells * shown).index_add(0, layout.cells, colour.reshape(T, 3, P) * (a * after)[:, None])
+    out = out.view(C, ch, cw, 3, t, t).permute(0, 3, 1, 4, 2, 5).reshape(C, 3, ch * t, cw * t)[:, :, :H, :W]
+    return out[0] if single else out
+
+
+@torch.no_grad()
+def visible_alpha(alpha: Tensor, layout: TileLayout, n: int, inside: Tensor | None = None) -> Tensor:
+    """How many pixels of each of ``n`` strokes show in the finished picture: alpha times the
+    transmittance of every later stroke, summed over ``alpha (T, 1, t, t)``; with ``inside
+    (C, 1, H, W)`` (one weight per pixel of each canvas) only where it is set. Returns ``(n,)``."""
+    a = alpha.reshape(len(layout), -1)
+    after, _ = _transmittance(a, layout)
+    shown = a * after
+    if inside is not None:
+        shown = shown * to_cells(inside, layout)[layout.cells, 0]
+    return a.new_zeros(n).index_add(0, layout.rows, shown.sum(1))
