@@ -19,8 +19,7 @@ canvas, and cells are numbered canvas by canvas.
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -50,16 +49,6 @@ class TileLayout:
     def __len__(self) -> int:
         return self.rows.shape[0]
 
-    def centres(self, dtype: torch.dtype = torch.float32) -> Tensor:
-        """``(T, 2)`` pixel coordinates ``(y, x)`` of each pair's cell centre."""
-        return self.origins.to(dtype) + self.tile / 2
-
-    def select(self, keep: Tensor) -> TileLayout:
-        """The pairs where ``keep (T,)`` (bool) is set, still sorted."""
-        rows, cells, origins = self.rows[keep], self.cells[keep], self.origins[keep]
-        last, first = _runs(cells)
-        return replace(self, rows=rows, cells=cells, origins=origins, last=last, first=first)
-
 
 def _runs(cells: Tensor) -> tuple[Tensor, Tensor]:
     """For sorted ``cells (T,)``: the index of the last entry of each entry's run, and the first
@@ -70,6 +59,46 @@ def _runs(cells: Tensor) -> tuple[Tensor, Tensor]:
     return last, starts.nonzero(as_tuple=True)[0]
 
 
+def _box_pairs(boxes: Tensor, height: int, width: int, tile: int,
+               include: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """Every (stroke, cell) pair of the boxes, stroke by stroke: ``rows, y, x`` (cell row and
+    column), each ``(T,)``; strokes where ``include (N,)`` is False get none."""
+    if boxes.dim() != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"boxes must be (N, 4), got {tuple(boxes.shape)}")
+    if tile < 1 or height < 1 or width < 1:
+        raise ValueError(f"tile and canvas size must be positive, got tile {tile}, {height}x{width}")
+    N, device = boxes.shape[0], boxes.device
+    top, left = boxes[:, 0].clamp(0, height), boxes[:, 1].clamp(0, width)
+    bottom, right = boxes[:, 2].clamp(0, height), boxes[:, 3].clamp(0, width)
+    y0, x0 = (top / tile).floor().long(), (left / tile).floor().long()
+    ny = ((bottom / tile).ceil().long() - y0).clamp_min(0)
+    nx = ((right / tile).ceil().long() - x0).clamp_min(0)
+    some = (bottom > top) & (right > left)
+    if include is not None:
+        some = some & include.to(device)
+    counts = torch.where(some, ny * nx, 0)
+    rows = torch.repeat_interleave(torch.arange(N, device=device), counts)
+    per_row = torch.stack([counts.cumsum(0) - counts, y0, x0, nx], 1).index_select(0, rows)
+    k = torch.arange(rows.shape[0], device=device) - per_row[:, 0]
+    return rows, per_row[:, 1] + k // per_row[:, 3], per_row[:, 2] + k % per_row[:, 3]
+
+
+def _layout(rows: Tensor, y: Tensor, x: Tensor, canvas: Tensor | None, canvases: int, height: int,
+            width: int, tile: int) -> TileLayout:
+    """The pairs ``rows, y, x`` (in stroke order) sorted by cell: a ``TileLayout``."""
+    ch, cw = -(-height // tile), -(-width // tile)
+    cells = y * cw + x
+    if canvas is not None:
+        if canvas.dim() != 1:
+            raise ValueError(f"canvas must be (N,), got {tuple(canvas.shape)}")
+        cells = cells + canvas.to(cells.device).index_select(0, rows) * (ch * cw)
+    cells, order = torch.sort(cells, stable=True)  # pairs come in stroke order: it stays inside a cell
+    rows, origins = rows.index_select(0, order), torch.stack([y, x], 1).index_select(0, order) * tile
+    last, first = _runs(cells)
+    return TileLayout(rows=rows, cells=cells, origins=origins, last=last, first=first, grid=(canvases, ch, cw),
+                      tile=tile)
+
+
 def tile_layout(boxes: Tensor, height: int, width: int, tile: int, canvas: Tensor | None = None,
                 canvases: int = 1) -> TileLayout:
     """The (stroke, cell) pairs of strokes with bounding ``boxes (N, 4)`` (``top, left, bottom,
@@ -77,42 +106,24 @@ def tile_layout(boxes: Tensor, height: int, width: int, tile: int, canvas: Tenso
 
     ``canvas (N,)`` (long): which of ``canvases`` canvases each stroke is on (all on one when
     ``None``). Strokes whose box misses the canvas get no pair."""
-    if boxes.dim() != 2 or boxes.shape[1] != 4:
-        raise ValueError(f"boxes must be (N, 4), got {tuple(boxes.shape)}")
-    if tile < 1 or height < 1 or width < 1:
-        raise ValueError(f"tile and canvas size must be positive, got tile {tile}, {height}x{width}")
-    N, device = boxes.shape[0], boxes.device
-    if canvas is not None and tuple(canvas.shape) != (N,):
-        raise ValueError(f"canvas must be ({N},), got {tuple(canvas.shape)}")
-    ch, cw = -(-height // tile), -(-width // tile)
-    top, left = boxes[:, 0].clamp(0, height), boxes[:, 1].clamp(0, width)
-    bottom, right = boxes[:, 2].clamp(0, height), boxes[:, 3].clamp(0, width)
-    y0, x0 = (top / tile).floor().long(), (left / tile).floor().long()
-    ny = ((bottom / tile).ceil().long() - y0).clamp_min(0)
-    nx = ((right / tile).ceil().long() - x0).clamp_min(0)
-    counts = torch.where((bottom > top) & (right > left), ny * nx, 0)
-    rows = torch.repeat_interleave(torch.arange(N, device=device), counts)
-    k = torch.arange(rows.shape[0], device=device) - (counts.cumsum(0) - counts)[rows]
-    y, x = y0[rows] + k // nx[rows], x0[rows] + k % nx[rows]
-    cells = y * cw + x
-    if canvas is not None:
-        cells = cells + canvas.to(device)[rows] * (ch * cw)
-    order = torch.argsort(cells * N + rows)
-    rows, cells, y, x = rows[order], cells[order], y[order], x[order]
-    last, first = _runs(cells)
-    return TileLayout(rows=rows, cells=cells, origins=torch.stack([y, x], 1) * tile, last=last, first=first,
-                      grid=(canvases, ch, cw), tile=tile)
+    rows, y, x = _box_pairs(boxes, height, width, tile)
+    return _layout(rows, y, x, canvas, canvases, height, width, tile)
 
 
 def stroke_tiles(stroke, params: Tensor, height: int, width: int, tile: int, canvas: Tensor | None = None,
-                 canvases: int = 1) -> TileLayout:
+                 canvases: int = 1, include: Tensor | None = None) -> TileLayout:
     """``tile_layout`` of strokes ``params (N, d)`` of a stroke type, without the cells the
-    stroke type can tell it does not touch (``StrokeType.tiles_touched``)."""
+    stroke type can tell it does not touch (``StrokeType.tiles_touched``) and without the strokes
+    where ``include (N,)`` (bool) is False."""
     params = params.detach()
-    layout = tile_layout(stroke.bounding_boxes(params, height, width), height, width, tile, canvas, canvases)
-    touched = stroke.tiles_touched(params.clamp(0.0, 1.0)[layout.rows], layout.centres(params.dtype),
-                                   tile / math.sqrt(2), height, width)
-    return layout if touched is None else layout.select(touched)
+    rows, y, x = _box_pairs(stroke.bounding_boxes(params, height, width), height, width, tile, include)
+    centres = torch.stack([y, x], 1).to(params.dtype) * tile + tile / 2
+    touched = stroke.tiles_touched(params.clamp(0.0, 1.0).index_select(0, rows), centres, (tile - 1) / 2,
+                                   height, width)
+    if touched is not None:
+        keep = touched.nonzero(as_tuple=True)[0]
+        rows, y, x = rows.index_select(0, keep), y.index_select(0, keep), x.index_select(0, keep)
+    return _layout(rows, y, x, canvas, canvases, height, width, tile)
 
 
 def _transmittance(alpha: Tensor, layout: TileLayout) -> tuple[Tensor, Tensor]:
@@ -120,10 +131,11 @@ def _transmittance(alpha: Tensor, layout: TileLayout) -> tuple[Tensor, Tensor]:
     ``T_all (K, P)`` (through every pair of each occupied cell, ``layout.first`` order)."""
     log_clear = torch.log1p(-alpha.double().clamp(max=1.0 - ALPHA_CAP))
     S = log_clear.cumsum(0)
-    S_last = S[layout.last]
+    S_last = S.index_select(0, layout.last)
     after = (S_last - S).exp().to(alpha.dtype)
-    before_first = torch.cat([S.new_zeros(1, S.shape[1]), S])[layout.first]  # S just before each cell's first pair
-    through = (S_last[layout.first] - before_first).exp().to(alpha.dtype)
+    # S just before each cell's first pair
+    before_first = torch.cat([S.new_zeros(1, S.shape[1]), S]).index_select(0, layout.first)
+    through = (S_last.index_select(0, layout.first) - before_first).exp().to(alpha.dtype)
     return after, through
 
 
@@ -156,7 +168,7 @@ def composite_tiles(colour: Tensor, alpha: Tensor, layout: TileLayout, backgroun
     after, through = _transmittance(a, layout)
     cells = to_cells(bg, layout)
     shown = torch.ones(C * ch * cw, 1, P, dtype=a.dtype, device=a.device)
-    shown = shown.index_copy(0, layout.cells[layout.first], through[:, None])
+    shown = shown.index_copy(0, layout.cells.index_select(0, layout.first), through[:, None])
     out = (cells * shown).index_add(0, layout.cells, colour.reshape(T, 3, P) * (a * after)[:, None])
     out = out.view(C, ch, cw, 3, t, t).permute(0, 3, 1, 4, 2, 5).reshape(C, 3, ch * t, cw * t)[:, :, :H, :W]
     return out[0] if single else out
@@ -171,5 +183,5 @@ def visible_alpha(alpha: Tensor, layout: TileLayout, n: int, inside: Tensor | No
     after, _ = _transmittance(a, layout)
     shown = a * after
     if inside is not None:
-        shown = shown * to_cells(inside, layout)[layout.cells, 0]
+        shown = shown * to_cells(inside, layout)[:, 0].index_select(0, layout.cells)
     return a.new_zeros(n).index_add(0, layout.rows, shown.sum(1))

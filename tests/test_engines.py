@@ -334,3 +334,20 @@ def test_culling_is_off_when_gradients_are_wanted():
     _, alpha = stroke.render(params, 100, 100)
     alpha.sum().backward()
     assert params.grad.abs().sum() > 0
+
+
+def test_box_coverage_is_the_overlap_of_a_pixel_with_a_band():
+    """Against the overlap of [d - 1/2, d + 1/2] with [-hw, hw] counted on a fine grid, for bands
+    wider and thinner than a pixel and for negative widths (nothing)."""
+    from neuralpaint.strokes.base import box_coverage
+
+    dist = torch.linspace(-3, 3, 121, dtype=torch.float64)[:, None]
+    half = torch.tensor([-0.5, 0.0, 0.1, 0.3, 0.5, 0.8, 2.0], dtype=torch.float64)[None]
+    samples = torch.linspace(-0.5, 0.5, 20001, dtype=torch.float64)  # points of the pixel
+    inside = ((dist[..., None] + samples).abs() <= half[..., None]).double().mean(-1)
+    assert torch.allclose(box_coverage(dist, half), inside, atol=1e-3)
+    # the slope on an edge is -1 in the distance and +1 in the width
+    d = torch.tensor([1.7], dtype=torch.float64, requires_grad=True)
+    hw = torch.tensor([1.5], dtype=torch.float64, requires_grad=True)
+    box_coverage(d, hw).backward()
+    assert d.grad.item() == -1.0 and hw.grad.item() == 1.0

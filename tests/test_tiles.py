@@ -71,10 +71,11 @@ def test_opaque_strokes_hide_what_is_below():
 
 
 @pytest.mark.parametrize("stroke_type", ["rectangle", "oilpaintbrush"])
-def test_culled_tiles_are_empty(stroke_type):
+@pytest.mark.parametrize("H, W, t", [(40, 56, 4), (37, 23, 3), (64, 64, 8)])
+def test_culled_tiles_are_empty(stroke_type, H, W, t):
     """``tiles_touched`` drops only cells where the stroke has no alpha at all."""
-    stroke, params = _painting(stroke_type, 30, seed=4, dtype=torch.float32)
-    H, W, t = 40, 56, 4
+    stroke, params = _painting(stroke_type, 150, seed=4, dtype=torch.float32)
+    params[::7, stroke.shape][:, 2:4] *= 0.05  # some hairlines
     boxes = stroke.bounding_boxes(params, H, W)
     full = tile_layout(boxes, H, W, t)
     kept = stroke_tiles(stroke, params, H, W, t)

@@ -72,9 +72,9 @@ def box_coverage(dist: Tensor, half_width: Tensor) -> Tensor:
     stroke draws nothing) and is piecewise linear, so gradients exist almost everywhere.
     Shapes broadcast; units are pixels.
     """
-    hi = torch.minimum(dist + 0.5, half_width)
-    lo = torch.maximum(dist - 0.5, -half_width)
-    return (hi - lo).clamp(0.0, 1.0)
+    # the overlap of [d - 1/2, d + 1/2] with [-hw, hw]: hw + 1/2 - |d| on the edge, at most 1
+    # (a pixel) and at most 2 hw (a band thinner than a pixel); a negative width covers nothing
+    return torch.minimum((half_width + 0.5 - dist.abs()).clamp(0.0, 1.0), (2 * half_width).clamp(0.0, 1.0))
 
 
 def log_uniform(n: int, low: float, high: float, generator: torch.Generator | None) -> Tensor:
@@ -174,12 +174,12 @@ class StrokeType:
         stroke's alpha is exactly zero (not clipped to the canvas)."""
         raise NotImplementedError
 
-    def tiles_touched(self, params: Tensor, centres: Tensor, radius: float, height: int,
+    def tiles_touched(self, params: Tensor, centres: Tensor, half: float, height: int,
                       width: int) -> Tensor | None:
-        """Which of the discs ``centres (B, 2)`` (``y, x`` pixels of a ``height x width`` canvas)
-        of ``radius`` pixels stroke ``params[k]`` (``(B, d)``, in [0, 1]) may paint on: ``(B,)``
-        bool, ``False`` only where its alpha is zero on the whole disc. ``None``: not known (the
-        bounding box is all there is), which is the default."""
+        """Which squares of pixel centres ``centres (B, 2) +- half`` (``y, x`` pixels of a ``height
+        x width`` canvas) stroke ``params[k]`` (``(B, d)``, in [0, 1]) may paint on: ``(B,)`` bool,
+        ``False`` only where its alpha is zero at every pixel centre of the square. ``None``: not
+        known (the bounding box is all there is), which is the default."""
         return None
 
     # ---- sampling ---------------------------------------------------------------------------

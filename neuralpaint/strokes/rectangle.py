@@ -47,17 +47,19 @@ def rotated_box_bounds(params: Tensor, height: int, width: int) -> Tensor:
     return torch.stack([cy - ey, cx - ex, cy + ey, cx + ex], dim=1)
 
 
-def rotated_box_touches(params: Tensor, centres: Tensor, radius: float, height: int, width: int) -> Tensor:
+def rotated_box_touches(params: Tensor, centres: Tensor, half: float, height: int, width: int) -> Tensor:
     """``(B,)`` bool: the rotated box of ``params (B, >=5)`` (``xc, yc, w, h, theta``), grown by
-    one pixel for the anti-aliased edge, reaches the disc at ``centres (B, 2)`` (``y, x`` pixels)
-    of ``radius`` pixels (tested against the box grown by the radius: never wrongly ``False``)."""
+    half a pixel for the box-filtered edge, meets the square ``centres (B, 2) +- half`` (``y, x``
+    pixels). Separating axes: the canvas's two and the box's two; never wrongly ``False``."""
     S = max(height, width)
     dx, dy = centres[:, 1] - params[:, 0] * width, centres[:, 0] - params[:, 1] * height
     angle = params[:, 4] * math.pi
     cos, sin = torch.cos(angle), torch.sin(angle)
-    u, v = dx * cos + dy * sin, dy * cos - dx * sin
-    reach = radius + 1.0
-    return (u.abs() <= params[:, 2] * (S / 2) + reach) & (v.abs() <= params[:, 3] * (S / 2) + reach)
+    hl, ht = params[:, 2] * (S / 2) + 0.5 + 1e-3, params[:, 3] * (S / 2) + 0.5 + 1e-3
+    ac, as_ = cos.abs(), sin.abs()
+    spread = half * (ac + as_)  # the square's half-extent along the box's axes
+    return (((dx * cos + dy * sin).abs() <= hl + spread) & ((dy * cos - dx * sin).abs() <= ht + spread)
+            & (dx.abs() <= half + hl * ac + ht * as_) & (dy.abs() <= half + hl * as_ + ht * ac))
 
 
 def sample_rotated_boxes(n: int, generator: torch.Generator | None, aspect: tuple[float, float]) -> Tensor:
@@ -105,8 +107,8 @@ class Rectangle(StrokeType):
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         return rotated_box_bounds(params, height, width)
 
-    def tiles_touched(self, params: Tensor, centres: Tensor, radius: float, height: int, width: int) -> Tensor:
-        return rotated_box_touches(params, centres, radius, height, width)
+    def tiles_touched(self, params: Tensor, centres: Tensor, half: float, height: int, width: int) -> Tensor:
+        return rotated_box_touches(params, centres, half, height, width)
 
     def init_strokes(self, centres: Tensor, colours: Tensor, sizes: Tensor,
                      generator: torch.Generator | None = None) -> Tensor:
