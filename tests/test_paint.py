@@ -444,3 +444,24 @@ def test_refinement_restarts_hidden_strokes_on_top():
     assert torch.allclose(out[:2], params[1:], atol=1e-6)  # the visible strokes keep their order
     assert out[2, stroke.alpha].item() == pytest.approx(0.4)  # the hidden one restarted, on top
     assert torch.allclose(run(()), params, atol=1e-6)
+
+
+def test_config_defaults_follow_the_stroke_type_and_renderer():
+    """Level steps: 20 when the joint refinement follows, 40 through a renderer net (no refinement);
+    explicit settings are kept."""
+    from neuralpaint.painter.config import LEVEL_ITERS_ALONE, LEVEL_ITERS_REFINED
+    from neuralpaint.renderers import EngineRenderer
+
+    rect = get_stroke_type("rectangle")
+
+    class Net:  # what resolved() asks of a renderer net
+        exact = False
+
+    engine = PaintConfig(stroke="rectangle").resolved(rect, EngineRenderer(rect))
+    assert (engine.refine_steps, engine.iters_per_stroke) == (rect.refine_steps, LEVEL_ITERS_REFINED)
+    neural = PaintConfig(stroke="rectangle").resolved(rect, Net())
+    assert (neural.refine_steps, neural.iters_per_stroke) == (0, LEVEL_ITERS_ALONE)
+    none = PaintConfig(stroke="rectangle", refine_steps=0).resolved(rect, EngineRenderer(rect))
+    assert none.iters_per_stroke == LEVEL_ITERS_ALONE
+    mine = PaintConfig(stroke="rectangle", iters_per_stroke=7, refine_steps=9).resolved(rect, EngineRenderer(rect))
+    assert (mine.refine_steps, mine.iters_per_stroke) == (9, 7)

@@ -82,8 +82,7 @@ def paint_image(image, cfg: PaintConfig, progress: bool = False) -> tuple[Stroke
     if min(photo.shape[1:]) < 2:
         raise NeuralPaintError(f"the photo is too thin to paint at size {cfg.size}: {tuple(photo.shape[1:])}")
     renderer = make_renderer(cfg, stroke, device)
-    if cfg.refine_steps is None:  # the stroke type's default, recorded in the strokes file
-        cfg = dataclasses.replace(cfg, refine_steps=stroke.refine_steps)
+    cfg = cfg.resolved(stroke, renderer)  # the defaults that depend on them, recorded in the strokes file
     state = paint_photo(photo, stroke, renderer, cfg, progress=progress)
     H, W = photo.shape[1:]
     metadata = {"generator": "neuralpaint paint", "neuralpaint_version": __version__,

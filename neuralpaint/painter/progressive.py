@@ -213,6 +213,7 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
     """
     from tqdm import tqdm
 
+    cfg = cfg.resolved(stroke, renderer)
     device, (_, H, W) = photo.device, photo.shape
     generator = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
@@ -231,8 +232,7 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
         feature = FeatureDistance(load_backbone(cfg.backbone, cfg.backbone_weights, device), generator)
     state = PaintState(params=torch.zeros(0, stroke.n_params, device=device), canvas=canvas)
     rounds = [math.ceil(n / lvl.n_blocks) if cfg.schedule == "published" else 1 for lvl, n in zip(plans, budget) if n]
-    refine_steps = stroke.refine_steps if cfg.refine_steps is None else cfg.refine_steps
-    refine_steps = refine_steps if (renderer.exact or cfg.refine_neural) else 0
+    refine_steps = cfg.refine_steps
     total = cfg.iters_per_stroke * sum(rounds) + refine_steps
     bar = tqdm(total=total, disable=not progress, desc="painting", unit="step")
     start = time.perf_counter()
