@@ -13,7 +13,6 @@
 """
 from __future__ import annotations
 
-import kornia
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -81,6 +80,8 @@ def luminance(image: Tensor) -> Tensor:
 def blurred_luminance(image: Tensor, sigma: float) -> Tensor:
     """``(3, H, W)`` -> ``(1, 1, H, W)`` luminance blurred by a Gaussian of ``sigma`` pixels."""
     k = max(3, 2 * round(2 * sigma) + 1)
+    import kornia  # imported when used: it costs 0.2 s of every paint command
+
     return kornia.filters.gaussian_blur2d(luminance(image)[None], (k, k), (sigma, sigma))
 
 
@@ -109,6 +110,8 @@ class ContentLoss:
 def rgb_to_lab(rgb: Tensor) -> Tensor:
     """``(..., 3)`` RGB in [0, 1] -> ``(..., 3)`` CIE Lab (D65; L in [0, 100])."""
     shape = rgb.shape
+    import kornia
+
     lab = kornia.color.rgb_to_lab(rgb.reshape(-1, 3).T.reshape(1, 3, -1, 1).clamp(0.0, 1.0))
     return lab.reshape(3, -1).T.reshape(shape)
 
@@ -116,6 +119,8 @@ def rgb_to_lab(rgb: Tensor) -> Tensor:
 def lab_to_rgb(lab: Tensor) -> Tensor:
     """``(..., 3)`` CIE Lab -> ``(..., 3)`` RGB clipped to [0, 1]."""
     shape = lab.shape
+    import kornia
+
     rgb = kornia.color.lab_to_rgb(lab.reshape(-1, 3).T.reshape(1, 3, -1, 1), clip=True)
     return rgb.reshape(3, -1).T.reshape(shape)
 
