@@ -129,13 +129,14 @@ def stroke_tiles(stroke, params: Tensor, height: int, width: int, tile: int, can
 def _transmittance(alpha: Tensor, layout: TileLayout) -> tuple[Tensor, Tensor]:
     """``alpha (T, P)`` -> ``T_after (T, P)`` (through the later pairs of each pair's cell) and
     ``T_all (K, P)`` (through every pair of each occupied cell, ``layout.first`` order)."""
-    log_clear = torch.log1p(-alpha.double().clamp(max=1.0 - ALPHA_CAP))
-    S = log_clear.cumsum(0)
+    # the running sum runs over every pair of every cell, so it is kept in float64; the differences
+    # (sums over one cell) are small and go back to alpha's precision before the exponential
+    S = torch.log1p(-alpha.clamp(max=1.0 - ALPHA_CAP)).double().cumsum(0)
     S_last = S.index_select(0, layout.last)
-    after = (S_last - S).exp().to(alpha.dtype)
+    after = (S_last - S).to(alpha.dtype).exp()
     # S just before each cell's first pair
     before_first = torch.cat([S.new_zeros(1, S.shape[1]), S]).index_select(0, layout.first)
-    through = (S_last.index_select(0, layout.first) - before_first).exp().to(alpha.dtype)
+    through = (S_last.index_select(0, layout.first) - before_first).to(alpha.dtype).exp()
     return after, through
 
 
