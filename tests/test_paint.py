@@ -446,10 +446,10 @@ def test_refinement_restarts_hidden_strokes_on_top():
     assert torch.allclose(run(()), params, atol=1e-6)
 
 
-def test_config_defaults_follow_the_stroke_type_and_renderer():
-    """Level steps: 20 when the joint refinement follows, 40 through a renderer net (no refinement);
-    explicit settings are kept."""
-    from neuralpaint.painter.config import LEVEL_ITERS_ALONE, LEVEL_ITERS_REFINED
+
+def test_config_refine_steps_follow_the_stroke_type_and_renderer():
+    """The stroke type's refinement steps by default, none through a renderer net; explicit
+    settings are kept."""
     from neuralpaint.renderers import EngineRenderer
 
     rect = get_stroke_type("rectangle")
@@ -457,11 +457,6 @@ def test_config_defaults_follow_the_stroke_type_and_renderer():
     class Net:  # what resolved() asks of a renderer net
         exact = False
 
-    engine = PaintConfig(stroke="rectangle").resolved(rect, EngineRenderer(rect))
-    assert (engine.refine_steps, engine.iters_per_stroke) == (rect.refine_steps, LEVEL_ITERS_REFINED)
-    neural = PaintConfig(stroke="rectangle").resolved(rect, Net())
-    assert (neural.refine_steps, neural.iters_per_stroke) == (0, LEVEL_ITERS_ALONE)
-    none = PaintConfig(stroke="rectangle", refine_steps=0).resolved(rect, EngineRenderer(rect))
-    assert none.iters_per_stroke == LEVEL_ITERS_ALONE
-    mine = PaintConfig(stroke="rectangle", iters_per_stroke=7, refine_steps=9).resolved(rect, EngineRenderer(rect))
-    assert (mine.refine_steps, mine.iters_per_stroke) == (9, 7)
+    assert PaintConfig(stroke="rectangle").resolved(rect, EngineRenderer(rect)).refine_steps == rect.refine_steps
+    assert PaintConfig(stroke="rectangle").resolved(rect, Net()).refine_steps == 0
+    assert PaintConfig(refine_steps=9).resolved(rect, EngineRenderer(rect)).refine_steps == 9

@@ -45,8 +45,7 @@ def add_paint_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ot-weight", type=float, default=d.ot_weight, metavar="W",
                    help="weight of the optimal-transport loss beside pixel L1 (default: %(default)s)")
     p.add_argument("--iters-per-stroke", type=int, default=d.iters_per_stroke, metavar="K",
-                   help="optimiser steps each stroke receives in its level (default: 20 when the "
-                   "joint refinement follows, else 40)")
+                   help="optimiser steps each stroke receives in its level (default: %(default)s)")
     p.add_argument("--refine-steps", type=int, default=d.refine_steps, metavar="N",
                    help="final joint steps on all strokes over the whole canvas; 0 skips "
                    "(default: the stroke type's, 300 for rectangle and 150 for the slower engines; "
