@@ -322,3 +322,22 @@ def test_a_closed_pipe_stops_quietly_after_the_files_are_written(tmp_path, monke
     assert status == 1
     assert (tmp_path / "r.npz").is_file()
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_executable_exits_at_once_with_its_status_and_output(tmp_path):
+    """The executable skips the interpreter's teardown (os._exit) after the command: its output
+    and files are complete, exit handlers still run, and the status is the command's."""
+    out = tmp_path / "x.npz"
+    code = ("import atexit, sys; from neuralpaint.cli import run\n"
+            "atexit.register(lambda: print('exit handler ran'))\n"
+            "sys.argv = ['neuralpaint'] + sys.argv[1:]\nrun()\n")
+    ok = subprocess.run([sys.executable, "-c", code, "random-strokes", "--stroke", "rectangle", "--n", "5",
+                         "-o", str(out)], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and out.is_file()
+    assert ok.stdout.splitlines() == [f"wrote {out}: 5 random rectangle strokes on a 512x512 canvas (seed 0)",
+                                      "exit handler ran"]
+    bad = subprocess.run([sys.executable, "-m", "neuralpaint", "paint", "--img", str(tmp_path / "no.png")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("neuralpaint: error:")
+    usage = subprocess.run([sys.executable, "-m", "neuralpaint", "--bogus"], capture_output=True, text=True, timeout=120)
+    assert usage.returncode == 2 and "usage:" in usage.stderr
