@@ -34,15 +34,18 @@ class TileLayout:
 
     ``rows (T,)``: the stroke of each pair; ``cells (T,)``: its cell (``canvas * ch * cw + y * cw
     + x``), ascending; ``origins (T, 2)``: the cell's ``(top, left)`` pixel in its canvas;
-    ``last (T,)``: the index of the last pair of the same cell; ``first (K,)``: the index of the
-    first pair of each cell that has any. ``grid = (canvases, ch, cw)``; ``tile``: cell side in pixels.
+    ``first (K,)``: the index of the first pair of each cell that has any; ``run (T,)``: which of
+    those ``K`` cells each pair is in; ``start``, ``last (T,)``: the index of the first and the last
+    pair of each pair's cell. ``grid = (canvases, ch, cw)``; ``tile``: cell side in pixels.
     """
 
     rows: Tensor
     cells: Tensor
     origins: Tensor
-    last: Tensor
     first: Tensor
+    run: Tensor
+    start: Tensor
+    last: Tensor
     grid: tuple[int, int, int]
     tile: int
 
@@ -50,13 +53,14 @@ class TileLayout:
         return self.rows.shape[0]
 
 
-def _runs(cells: Tensor) -> tuple[Tensor, Tensor]:
-    """For sorted ``cells (T,)``: the index of the last entry of each entry's run, and the first
-    index of every run."""
-    last = torch.searchsorted(cells, cells, right=True) - 1
+def _runs(cells: Tensor) -> dict[str, Tensor]:
+    """For sorted ``cells (T,)``: ``first``, ``run``, ``start`` and ``last`` of ``TileLayout``."""
     starts = torch.ones_like(cells, dtype=torch.bool)
     starts[1:] = cells[1:] != cells[:-1]
-    return last, starts.nonzero(as_tuple=True)[0]
+    first = starts.nonzero(as_tuple=True)[0]
+    run = starts.cumsum(0) - 1
+    ends = torch.cat([first[1:], first.new_full((1,), cells.shape[0])]) - 1
+    return dict(first=first, run=run, start=first.index_select(0, run), last=ends.index_select(0, run))
 
 
 def _box_pairs(boxes: Tensor, height: int, width: int, tile: int,
@@ -94,9 +98,7 @@ def _layout(rows: Tensor, y: Tensor, x: Tensor, canvas: Tensor | None, canvases:
         cells = cells + canvas.to(cells.device).index_select(0, rows) * (ch * cw)
     cells, order = torch.sort(cells, stable=True)  # pairs come in stroke order: it stays inside a cell
     rows, origins = rows.index_select(0, order), torch.stack([y, x], 1).index_select(0, order) * tile
-    last, first = _runs(cells)
-    return TileLayout(rows=rows, cells=cells, origins=origins, last=last, first=first, grid=(canvases, ch, cw),
-                      tile=tile)
+    return TileLayout(rows=rows, cells=cells, origins=origins, **_runs(cells), grid=(canvases, ch, cw), tile=tile)
 
 
 def tile_layout(boxes: Tensor, height: int, width: int, tile: int, canvas: Tensor | None = None,
@@ -149,6 +151,46 @@ def to_cells(images: Tensor, layout: TileLayout) -> Tensor:
     return cells.permute(0, 2, 4, 1, 3, 5).reshape(C * ch * cw, k, t * t)
 
 
+class _CompositeCells(torch.autograd.Function):
+    """``out = background * T_all + sum_k colour_k * w_k`` per cell, ``w_k = alpha_k * T_after(k)``,
+    with a backward written out (autograd through the running sum takes twice the passes).
+
+    For a cell's pair ``k`` (``g``: the gradient of its cell, ``gw_k = sum_rgb g * colour_k``):
+    ``d/d colour_k = g * w_k``, and since ``log(1 - alpha_k)`` enters ``T_after`` of every earlier
+    pair of the cell and ``T_all``, ``d/d alpha_k = gw_k * T_after(k) - R_k / (1 - alpha_k)`` with
+    ``R_k = sum_{j < k} gw_j * w_j + (sum_rgb g * background) * T_all`` (an exclusive running sum
+    inside the cell; zero where alpha is held at the cap)."""
+
+    @staticmethod
+    def forward(ctx, colour: Tensor, alpha: Tensor, background: Tensor, layout: TileLayout) -> Tensor:
+        after, through = _transmittance(alpha, layout)
+        weight = alpha * after
+        occupied = layout.cells.index_select(0, layout.first)
+        shown = torch.ones_like(background[:, :1]).index_copy(0, occupied, through[:, None])
+        out = (background * shown).index_add(0, layout.cells, colour * weight[:, None])
+        ctx.layout = layout
+        ctx.save_for_backward(colour, alpha, background, after, weight, through, shown)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        colour, alpha, background, after, weight, through, shown = ctx.saved_tensors
+        layout = ctx.layout
+        g = grad.index_select(0, layout.cells)  # (T, 3, P)
+        grad_colour = g * weight[:, None] if ctx.needs_input_grad[0] else None
+        gw = (g * colour).sum(1)  # (T, P)
+        # the exclusive running sum of gw * w inside each cell (float64: it runs over every cell)
+        Q = torch.cat([gw.new_zeros(1, gw.shape[1], dtype=torch.float64), (gw * weight).double().cumsum(0)])
+        below = (Q[:-1] - Q.index_select(0, layout.start)).to(alpha.dtype)
+        occupied = layout.cells.index_select(0, layout.first)
+        behind = ((grad.index_select(0, occupied) * background.index_select(0, occupied)).sum(1) * through)
+        below = below + behind.index_select(0, layout.run)
+        open_ = alpha < 1.0 - ALPHA_CAP
+        grad_alpha = gw * after - torch.where(open_, below / (1.0 - alpha).clamp_min(ALPHA_CAP), 0.0)
+        grad_background = grad * shown if ctx.needs_input_grad[2] else None
+        return grad_colour, grad_alpha, grad_background, None
+
+
 def composite_tiles(colour: Tensor, alpha: Tensor, layout: TileLayout, background: Tensor) -> Tensor:
     """Tiles ``colour (T, 3, t, t)``, ``alpha (T, 1, t, t)`` of ``layout`` composited in painting
     order over ``background``: ``(3, H, W)`` for one canvas or ``(C, 3, H, W)`` for ``C``.
@@ -165,12 +207,8 @@ def composite_tiles(colour: Tensor, alpha: Tensor, layout: TileLayout, backgroun
         raise ValueError(f"background {tuple(background.shape)} does not fit the layout's grid {layout.grid} "
                          f"of {t}-pixel cells")
     P = t * t
-    a = alpha.reshape(T, P)
-    after, through = _transmittance(a, layout)
-    cells = to_cells(bg, layout)
-    shown = torch.ones(C * ch * cw, 1, P, dtype=a.dtype, device=a.device)
-    shown = shown.index_copy(0, layout.cells.index_select(0, layout.first), through[:, None])
-    out = (cells * shown).index_add(0, layout.cells, colour.reshape(T, 3, P) * (a * after)[:, None])
+    out = _CompositeCells.apply(colour.reshape(T, 3, P), alpha.reshape(T, P), to_cells(bg, layout).to(alpha.dtype),
+                                layout)
     out = out.view(C, ch, cw, 3, t, t).permute(0, 3, 1, 4, 2, 5).reshape(C, 3, ch * t, cw * t)[:, :, :H, :W]
     return out[0] if single else out
 
