@@ -115,8 +115,9 @@ class NeuralRenderer:
         pixels = torch.cat([colour, alpha], 1).permute(0, 2, 3, 1).reshape(-1, 4)  # (B * n * n, 4)
         base = (rows * (n * n))[:, None, None]
         at = lambda yy, xx: pixels[base + yy[:, :, None] * n + xx[:, None, :]]  # noqa: E731  (T, tile, tile, 4)
-        top = at(y0, x0) + wx * (at(y0, x1) - at(y0, x0))
-        bottom = at(y1, x0) + wx * (at(y1, x1) - at(y1, x0))
+        top_left, bottom_left = at(y0, x0), at(y1, x0)
+        top = top_left + wx * (at(y0, x1) - top_left)
+        bottom = bottom_left + wx * (at(y1, x1) - bottom_left)
         out = (top + wy * (bottom - top)).permute(0, 3, 1, 2)
         return out[:, :3], out[:, 3:]
 

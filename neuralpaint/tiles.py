@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 ALPHA_CAP = 1e-6  # 1 - alpha is at least this inside log(1 - alpha)
+TILE = 4  # the painter's cell side in pixels (2 and 8 were slower: docs/benchmarks.md)
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,13 @@ from torch import Tensor
 from ..compositing import blank_canvas, render_painting
 from ..optim import Adam
 from ..strokes import StrokeType
-from ..tiles import composite_tiles, stroke_tiles, visible_alpha
+from ..tiles import TILE, composite_tiles, stroke_tiles, visible_alpha
 from .config import PaintConfig
 from .constraints import StrokeConstraints, photo_palette
 from .feature_loss import FeatureDistance
 from .layout import Level, crop_windows, make_level
 from .losses import PIXEL_LOSSES, SinkhornLoss, error_map, masked_l1
-from .refine import TILE, refine
+from .refine import refine
 from .starts import strokes_from_error
 
 

@@ -10,19 +10,16 @@ furthest from the photo, so every stroke of the budget shows.
 """
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from ..compositing import blank_canvas
 from ..optim import Adam
-from ..tiles import composite_tiles, stroke_tiles, visible_alpha
 from ..strokes import StrokeType
+from ..tiles import TILE, composite_tiles, stroke_tiles, visible_alpha
 from .losses import PIXEL_LOSSES, error_map
 from .starts import strokes_from_error
-
-TILE = 4  # cell side of the tile compositor (pixels)
 
 
 def render_over(stroke: StrokeType, renderer, params: Tensor, background: Tensor, tile: int = TILE) -> Tensor:
