@@ -34,6 +34,9 @@ from ..fileutil import atomic_path
 from ..strokesfile import Strokes
 
 HOLD_SECONDS = 1.0  # the finished painting stays on screen this long
+# x264's "veryfast" encodes a 512² painting's 120 frames in half the time of its default (0.41 vs
+# 0.82 s here), in a smaller file (361 vs 410 KB), at 39-40 dB against the frames instead of 40.2
+X264_PRESET = "veryfast"
 
 
 class FFmpegUnavailable(NeuralPaintError):
@@ -156,7 +159,7 @@ def write_animation(
                 tmp = stack.enter_context(atomic_path(mp4_path))
                 writer = imageio.get_writer(tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264",
                                             quality=7, macro_block_size=1, pixelformat="yuv420p",
-                                            ffmpeg_log_level="error")
+                                            ffmpeg_log_level="error", output_params=["-preset", X264_PRESET])
                 stack.callback(writer.close)  # closed (finished) before the rename
             frame = None
             for frame in _frames(strokes, height, width, counts, device):
