@@ -155,6 +155,8 @@ def to_cells(images: Tensor, layout: TileLayout) -> Tensor:
 class _CompositeCells(torch.autograd.Function):
     """``out = background * T_all + sum_k colour_k * w_k`` per cell, ``w_k = alpha_k * T_after(k)``,
     with a backward written out (autograd through the running sum takes twice the passes).
+    ``colour (T, 3, P)``, ``alpha (T, P)``, ``background (M, 3, P)`` (every cell of the layout's
+    grid, ``to_cells``) -> ``(M, 3, P)``.
 
     For a cell's pair ``k`` (``g``: the gradient of its cell, ``gw_k = sum_rgb g * colour_k``):
     ``d/d colour_k = g * w_k``, and since ``log(1 - alpha_k)`` enters ``T_after`` of every earlier

@@ -126,3 +126,13 @@ def test_bad_inputs_say_what_is_wrong():
     with pytest.raises(ValueError, match="does not fit"):
         composite_tiles(torch.zeros(4, 3, 4, 4), torch.zeros(4, 1, 4, 4), layout, torch.zeros(3, 16, 8))
     assert len(layout) == 4
+
+
+def test_strokes_off_the_canvas_leave_the_background():
+    stroke, params = _painting("rectangle", 4, seed=1)
+    params[:, 0] = 3.0  # centres far to the right of the canvas
+    params[:, 2:4] = 0.05
+    background = torch.rand(3, 12, 16, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    layout = stroke_tiles(stroke, params, 12, 16, 4)
+    assert len(layout) == 0
+    assert torch.equal(_tiled(stroke, params, background, 4), background)
