@@ -256,8 +256,8 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
             constraints.apply_(init, region_side)
 
             def tick(loss: float) -> None:
-                bar.update(1)
-                bar.set_postfix(level=f"{level.rows}x{level.cols}", loss=f"{loss:.4f}")
+                bar.set_postfix(level=f"{level.rows}x{level.cols}", loss=f"{loss:.4f}", refresh=False)
+                bar.update(1)  # redraws at most every 0.1 s, with the postfix
 
             use_ot = ot if (cfg.ot_levels is None or max(level.rows, level.cols) in cfg.ot_levels) else None
             if cfg.schedule == "published":
@@ -281,8 +281,8 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
         state.seconds["levels"] = time.perf_counter() - start
         if refine_steps:
             def tick(loss: float) -> None:
+                bar.set_postfix(level="all", loss=f"{loss:.4f}", refresh=False)
                 bar.update(1)
-                bar.set_postfix(level="all", loss=f"{loss:.4f}")
 
             refined = refine(stroke, renderer, state.params, photo, cfg.canvas_colour, refine_steps,
                              cfg.refine_lr, cfg.refine_size, tick, loss=cfg.refine_loss,
