@@ -121,8 +121,7 @@ def stroke_tiles(stroke, params: Tensor, height: int, width: int, tile: int, can
     params = params.detach()
     rows, y, x = _box_pairs(stroke.bounding_boxes(params, height, width), height, width, tile, include)
     centres = torch.stack([y, x], 1).to(params.dtype) * tile + tile / 2
-    touched = stroke.tiles_touched(params.clamp(0.0, 1.0).index_select(0, rows), centres, (tile - 1) / 2,
-                                   height, width)
+    touched = stroke.tiles_touched(params.clamp(0.0, 1.0), rows, centres, (tile - 1) / 2, height, width)
     if touched is not None:
         keep = touched.nonzero(as_tuple=True)[0]
         rows, y, x = rows.index_select(0, keep), y.index_select(0, keep), x.index_select(0, keep)

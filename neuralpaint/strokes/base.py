@@ -177,12 +177,12 @@ class StrokeType:
         stroke's alpha is exactly zero (not clipped to the canvas)."""
         raise NotImplementedError
 
-    def tiles_touched(self, params: Tensor, centres: Tensor, half: float, height: int,
+    def tiles_touched(self, params: Tensor, rows: Tensor, centres: Tensor, half: float, height: int,
                       width: int) -> Tensor | None:
-        """Which squares of pixel centres ``centres (B, 2) +- half`` (``y, x`` pixels of a ``height
-        x width`` canvas) stroke ``params[k]`` (``(B, d)``, in [0, 1]) may paint on: ``(B,)`` bool,
-        ``False`` only where its alpha is zero at every pixel centre of the square. ``None``: not
-        known (the bounding box is all there is), which is the default."""
+        """Which squares of pixel centres ``centres (T, 2) +- half`` (``y, x`` pixels of a ``height
+        x width`` canvas) stroke ``params[rows[k]]`` (``params (N, d)`` in [0, 1], ``rows (T,)``)
+        may paint on: ``(T,)`` bool, ``False`` only where its alpha is zero at every pixel centre
+        of the square. ``None``: not known (the bounding box is all there is), which is the default."""
         return None
 
     # ---- sampling ---------------------------------------------------------------------------

@@ -87,8 +87,9 @@ class OilPaintBrush(StrokeType):
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         return rotated_box_bounds(params, height, width)
 
-    def tiles_touched(self, params: Tensor, centres: Tensor, half: float, height: int, width: int) -> Tensor:
-        return rotated_box_touches(params, centres, half, height, width)
+    def tiles_touched(self, params: Tensor, rows: Tensor, centres: Tensor, half: float, height: int,
+                      width: int) -> Tensor:
+        return rotated_box_touches(params, rows, centres, half, height, width)
 
     def init_strokes(self, centres: Tensor, colours: Tensor, sizes: Tensor,
                      generator: torch.Generator | None = None) -> Tensor:

@@ -47,19 +47,23 @@ def rotated_box_bounds(params: Tensor, height: int, width: int) -> Tensor:
     return torch.stack([cy - ey, cx - ex, cy + ey, cx + ex], dim=1)
 
 
-def rotated_box_touches(params: Tensor, centres: Tensor, half: float, height: int, width: int) -> Tensor:
-    """``(B,)`` bool: the rotated box of ``params (B, >=5)`` (``xc, yc, w, h, theta``), grown by
-    half a pixel for the box-filtered edge, meets the square ``centres (B, 2) +- half`` (``y, x``
-    pixels). Separating axes: the canvas's two and the box's two; never wrongly ``False``."""
+def rotated_box_touches(params: Tensor, rows: Tensor, centres: Tensor, half: float, height: int,
+                        width: int) -> Tensor:
+    """``(T,)`` bool: the rotated box of stroke ``params[rows[k]]`` (``params (N, >=5)``: ``xc, yc,
+    w, h, theta``), grown by half a pixel for the box-filtered edge, meets the square ``centres[k]
+    +- half`` (``centres (T, 2)``, ``y, x`` pixels). Separating axes: the canvas's two and the
+    box's two; never wrongly ``False``. The box's terms are computed once per stroke."""
     S = max(height, width)
-    dx, dy = centres[:, 1] - params[:, 0] * width, centres[:, 0] - params[:, 1] * height
     angle = params[:, 4] * math.pi
     cos, sin = torch.cos(angle), torch.sin(angle)
     hl, ht = params[:, 2] * (S / 2) + 0.5 + 1e-3, params[:, 3] * (S / 2) + 0.5 + 1e-3
     ac, as_ = cos.abs(), sin.abs()
-    spread = half * (ac + as_)  # the square's half-extent along the box's axes
-    return (((dx * cos + dy * sin).abs() <= hl + spread) & ((dy * cos - dx * sin).abs() <= ht + spread)
-            & (dx.abs() <= half + hl * ac + ht * as_) & (dy.abs() <= half + hl * as_ + ht * ac))
+    per_stroke = torch.stack([params[:, 0] * width, params[:, 1] * height, cos, sin, hl + half * (ac + as_),
+                              ht + half * (ac + as_), half + hl * ac + ht * as_, half + hl * as_ + ht * ac], 1)
+    cx, cy, cos, sin, reach_u, reach_v, reach_x, reach_y = per_stroke.index_select(0, rows).unbind(1)
+    dx, dy = centres[:, 1] - cx, centres[:, 0] - cy
+    return (((dx * cos + dy * sin).abs() <= reach_u) & ((dy * cos - dx * sin).abs() <= reach_v)
+            & (dx.abs() <= reach_x) & (dy.abs() <= reach_y))
 
 
 def sample_rotated_boxes(n: int, generator: torch.Generator | None, aspect: tuple[float, float]) -> Tensor:
@@ -107,8 +111,9 @@ class Rectangle(StrokeType):
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         return rotated_box_bounds(params, height, width)
 
-    def tiles_touched(self, params: Tensor, centres: Tensor, half: float, height: int, width: int) -> Tensor:
-        return rotated_box_touches(params, centres, half, height, width)
+    def tiles_touched(self, params: Tensor, rows: Tensor, centres: Tensor, half: float, height: int,
+                      width: int) -> Tensor:
+        return rotated_box_touches(params, rows, centres, half, height, width)
 
     def init_strokes(self, centres: Tensor, colours: Tensor, sizes: Tensor,
                      generator: torch.Generator | None = None) -> Tensor:
