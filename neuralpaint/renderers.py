@@ -46,8 +46,7 @@ class EngineRenderer:
         """Stroke ``params[rows[k]]`` of a ``height x width`` canvas on the ``tile x tile`` square
         at ``origins[k]`` (top, left), for ``rows (T,)``, ``origins (T, 2)``: ``colour (T, 3, tile,
         tile), alpha (T, 1, tile, tile)``."""
-        return self.stroke.render(params.index_select(0, rows), height, width, window=(tile, tile),
-                                  offset=origins.to(params.dtype))
+        return self.stroke.render_tiles(params, rows, height, width, tile, origins)
 
 
 class NeuralRenderer:

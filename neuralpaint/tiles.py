@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import cpukernels
+
 ALPHA_CAP = 1e-6  # 1 - alpha is at least this inside log(1 - alpha)
 TILE = 4  # the painter's cell side in pixels (2 and 8 were slower: docs/benchmarks.md)
 
@@ -209,8 +211,12 @@ def composite_tiles(colour: Tensor, alpha: Tensor, layout: TileLayout, backgroun
         raise ValueError(f"background {tuple(background.shape)} does not fit the layout's grid {layout.grid} "
                          f"of {t}-pixel cells")
     P = t * t
-    out = _CompositeCells.apply(colour.reshape(T, 3, P), alpha.reshape(T, P), to_cells(bg, layout).to(alpha.dtype),
-                                layout)
+    cells_bg = to_cells(bg, layout).to(alpha.dtype)
+    if cpukernels.available(colour, alpha, cells_bg):
+        out = cpukernels.composite_cells(colour.reshape(T, 3, P), alpha.reshape(T, P), cells_bg, layout.cells,
+                                         layout.first)
+    else:
+        out = _CompositeCells.apply(colour.reshape(T, 3, P), alpha.reshape(T, P), cells_bg, layout)
     out = out.view(C, ch, cw, 3, t, t).permute(0, 3, 1, 4, 2, 5).reshape(C, 3, ch * t, cw * t)[:, :, :H, :W]
     return out[0] if single else out
 

@@ -172,6 +172,16 @@ class StrokeType:
     def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
 
+    def render_tiles(self, params: Tensor, rows: Tensor, height: int, width: int, tile: int,
+                     origins: Tensor) -> tuple[Tensor, Tensor]:
+        """Stroke ``params[rows[k]]`` (``params (N, d)``, ``rows (T,)``) of a ``height x width``
+        canvas on the ``tile x tile`` square at ``origins[k]`` (``(T, 2)``, top, left):
+        ``colour (T, 3, tile, tile)``, ``alpha (T, 1, tile, tile)``, differentiable in ``params``.
+        ``render`` with a window per pair; stroke types with a compiled CPU kernel
+        (``neuralpaint.cpukernels``) override it."""
+        return self.render(params.index_select(0, rows), height, width, window=(tile, tile),
+                           offset=origins.to(params.dtype))
+
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         """``(B, 4)`` float boxes ``(top, left, bottom, right)`` in canvas pixels outside which the
         stroke's alpha is exactly zero (not clipped to the canvas)."""

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .. import cpukernels
 from . import brushes
 from .base import PixelGrid, StrokeType, box_coverage
 from .rectangle import (init_rotated_boxes, rotated_box_bounds, rotated_box_touches, rotated_frame,
@@ -83,6 +84,16 @@ class OilPaintBrush(StrokeType):
         luminance = (LUMINANCE_FLOOR + (1.0 - LUMINANCE_FLOOR) * density).unsqueeze(1)
         colour = (c0 + (c2 - c0) * along) * luminance
         return colour, alpha
+
+    def render_tiles(self, params: Tensor, rows: Tensor, height: int, width: int, tile: int,
+                     origins: Tensor) -> tuple[Tensor, Tensor]:
+        if not cpukernels.available(params):
+            return super().render_tiles(params, rows, height, width, tile, origins)
+        self.check_params(params)
+        colour, alpha = cpukernels.oil_tiles(params.clamp(0.0, 1.0), rows, origins, height, width, tile,
+                                             self.texture(params.device, params.dtype)[0], START_ROUND,
+                                             LUMINANCE_FLOOR)
+        return colour.view(-1, 3, tile, tile), alpha.view(-1, 1, tile, tile)
 
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         return rotated_box_bounds(params, height, width)

@@ -11,6 +11,7 @@ import math
 import torch
 from torch import Tensor
 
+from .. import cpukernels
 from .base import PixelGrid, StrokeType, box_coverage, log_uniform
 from .registry import register
 
@@ -107,6 +108,14 @@ class Rectangle(StrokeType):
         alpha = cover.unsqueeze(1) * params[:, 8].view(B, 1, 1, 1)
         colour = params[:, 5:8].view(B, 3, 1, 1).expand(B, 3, *cover.shape[1:])
         return colour, alpha
+
+    def render_tiles(self, params: Tensor, rows: Tensor, height: int, width: int, tile: int,
+                     origins: Tensor) -> tuple[Tensor, Tensor]:
+        if not cpukernels.available(params):
+            return super().render_tiles(params, rows, height, width, tile, origins)
+        self.check_params(params)
+        colour, alpha = cpukernels.rectangle_tiles(params.clamp(0.0, 1.0), rows, origins, height, width, tile)
+        return colour.view(-1, 3, tile, tile), alpha.view(-1, 1, tile, tile)
 
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         return rotated_box_bounds(params, height, width)
