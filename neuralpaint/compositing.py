@@ -23,6 +23,7 @@ from .strokes import StrokeType
 CULL_TILE = 64  # strokes bigger than CULL_MIN_AREA pixels are rendered only on tiles they touch
 CULL_MIN_AREA = 256 * 256
 CHUNK_PIXELS = 1 << 17  # pixels rendered per engine call: bounds the memory of big strokes
+KERNEL_STROKES = 64  # strokes per call of a compiled kernel (``StrokeType.paint_onto``): progress steps
 
 
 def composite(colour: Tensor, alpha: Tensor, canvas: Tensor) -> Tensor:
@@ -106,6 +107,16 @@ def render_painting(
     stroke.check_params(params)
     if canvas is not None and tuple(canvas.shape) != (3, height, width):
         raise ValueError(f"canvas must be (3, {height}, {width}), got {tuple(canvas.shape)}")
+    out = blank_canvas(height, width, canvas_colour, params.device, params.dtype) if canvas is None else canvas
+    work = out if out.is_contiguous() and out.dtype == params.dtype else out.to(params.dtype).contiguous()
+    if stroke.paint_onto(params[:0], work, 0, height, width):  # a compiled kernel serves these tensors
+        for done in range(0, params.shape[0], KERNEL_STROKES):
+            part = params[done : done + KERNEL_STROKES]
+            stroke.paint_onto(part, work, 0, height, width)
+            if progress is not None:
+                progress(done + part.shape[0])
+        work.clamp_(0.0, 1.0)
+        return out if work is out else out.copy_(work)
     # work on a canvas with a margin of one tile so that tiles may run over the right and bottom
     # edges; the result is a view of it without the margin
     padded = blank_canvas(height + CULL_TILE, width + CULL_TILE, canvas_colour, params.device, params.dtype)
@@ -175,11 +186,15 @@ def render_bands(
                 strokes_of_band[k].append(i)
     tiles: dict[int, Tensor] = {}  # big stroke -> its tile origins (cpu, int64), until its last band
     padded_width = -(-width // tile) * tile
-    fill = torch.tensor(canvas_colour, device=params.device, dtype=params.dtype).view(3, 1, 1)
     per_chunk = max(1, chunk_pixels // tile**2)
     for k in range(n_bands):
         y0, y1 = k * band, min(height, (k + 1) * band)
-        canvas = fill.repeat(1, -(-(y1 - y0) // tile) * tile, padded_width)
+        canvas = params.new_empty(3, -(-(y1 - y0) // tile) * tile, padded_width)
+        for ch in range(3):
+            canvas[ch].fill_(canvas_colour[ch])
+        if stroke.paint_onto(params[strokes_of_band[k]], canvas, y0, height, width):  # a compiled kernel
+            yield y0, canvas[:, : y1 - y0, :width].clamp_(0.0, 1.0)
+            continue
         for i in strokes_of_band[k]:
             top, left, bottom, right = boxes[i]
             one = params[i : i + 1]

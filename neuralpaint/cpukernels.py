@@ -259,12 +259,24 @@ if numba is not None:
         y0 = min(int(np.floor(level)), levels - 2)
         return cx, cy, c, s, length, breadth, level, y0, level - y0, 0.0 < level_raw < levels - 1.0
 
+    @njit(parallel=True)
+    def _oil_terms(params, S, height, width, levels, texels):  # pragma: no cover
+        """``_oil_stroke`` of every stroke: ``(N, 10)``."""
+        out = np.empty((params.shape[0], 10))
+        for k in prange(params.shape[0]):
+            cx, cy, c, s, length, breadth, level, y0, wy, level_open = _oil_stroke(params[k], S, height, width,
+                                                                                   levels, texels)
+            out[k, 0], out[k, 1], out[k, 2], out[k, 3], out[k, 4] = cx, cy, c, s, length
+            out[k, 5], out[k, 6], out[k, 7], out[k, 8] = breadth, level, y0, wy
+            out[k, 9] = 1.0 if level_open else 0.0
+        return out
+
     @njit(inline="always")
     def _texture(tex, ch, ix, y0, wy):  # pragma: no cover
         """Bilinear sample of channel ``ch`` at texel ``ix`` (already clipped) between levels
         ``y0`` and ``y0 + 1``: value, d/d ix, d/d level."""
         n = tex.shape[2]
-        x0 = min(int(np.floor(ix)), n - 2)
+        x0 = min(int(ix), n - 2)  # ix >= 0: truncation is the floor
         wx = ix - x0
         a, b = tex[ch, y0, x0], tex[ch, y0, x0 + 1]
         c, d = tex[ch, y0 + 1, x0], tex[ch, y0 + 1, x0 + 1]
@@ -276,7 +288,7 @@ if numba is not None:
         """Everything the oil brush computes at one pixel (offset ``dx, dy`` from its centre)."""
         u = dx * c + dy * s
         v = dy * c - dx * s
-        vu = v / (0.5 * breadth + 1e-6)
+        vu = v * (1.0 / (0.5 * breadth + 1e-6))
         n = tex.shape[2]
         ix_raw = (vu + 1.0) * 0.5 * (n - 1)
         ix = min(max(ix_raw, 0.0), n - 1.0)
@@ -289,7 +301,7 @@ if numba is not None:
         half_len = 0.5 * (1.0 - start - end) * length
         cu, cu_d, cu_h = _coverage(u - centre, half_len)
         cv, cv_d, cv_h = _coverage(v, 0.5 * breadth)
-        along_raw = u / (length + 1e-6) + 0.5
+        along_raw = u * (1.0 / (length + 1e-6)) + 0.5
         along = min(max(along_raw, 0.0), 1.0)
         return (u, v, vu, ix_raw, density, dd_ix, dd_lv, end, de_ix, de_lv, w, root, start, cu, cu_d, cu_h,
                 cv, cv_d, cv_h, along_raw, along)
@@ -298,9 +310,11 @@ if numba is not None:
     def _oil_forward(params, rows, origins, height, width, tile, tex, start_round, lum_floor, colour, alpha):  # pragma: no cover
         S = max(height, width)
         levels = tex.shape[1]
+        terms = _oil_terms(params, S, height, width, levels, tex.shape[2])
         for t in prange(rows.shape[0]):
             q = params[rows[t]]
-            cx, cy, c, s, length, breadth, level, y0, wy, _ = _oil_stroke(q, S, height, width, levels, tex.shape[2])
+            cx, cy, c, s, length, breadth, level, y0f, wy, _ = terms[rows[t]]
+            y0 = int(y0f)
             oy, ox = origins[t, 0], origins[t, 1]
             for i in range(tile):
                 dy = oy + i + 0.5 - cy
@@ -319,13 +333,14 @@ if numba is not None:
         S = max(height, width)
         levels = tex.shape[1]
         n = tex.shape[2]
+        terms = _oil_terms(params, S, height, width, levels, tex.shape[2])
         for t in prange(rows.shape[0]):
             q = params[rows[t]]
-            cx, cy, c, s, length, breadth, level, y0, wy, level_open = _oil_stroke(q, S, height, width, levels, tex.shape[2])
+            cx, cy, c, s, length, breadth, level, y0f, wy, level_open = terms[rows[t]]
+            y0 = int(y0f)
             oy, ox = origins[t, 0], origins[t, 1]
             g_cx = g_cy = g_c = g_s = g_len = g_br = g_lv = g_a = 0.0
-            g_c0 = np.zeros(3)
-            g_c2 = np.zeros(3)
+            g_r0 = g_g0 = g_b0 = g_r2 = g_g2 = g_b2 = 0.0
             inv_hb = 1.0 / (0.5 * breadth + 1e-6)
             inv_len = 1.0 / (length + 1e-6)
             for i in range(tile):
@@ -343,14 +358,17 @@ if numba is not None:
                     g_dens = gcover * cu * cv
                     # colour = (c0 + (c2 - c0) along) lum
                     lum = lum_floor + (1.0 - lum_floor) * density
-                    g_along = g_lum = 0.0
-                    for k in range(3):
-                        gk = grad_colour[t, k, p]
-                        base = q[5 + k] + (q[8 + k] - q[5 + k]) * along
-                        g_c0[k] += gk * lum * (1.0 - along)
-                        g_c2[k] += gk * lum * along
-                        g_along += gk * lum * (q[8 + k] - q[5 + k])
-                        g_lum += gk * base
+                    gr, gg, gb = grad_colour[t, 0, p] * lum, grad_colour[t, 1, p] * lum, grad_colour[t, 2, p] * lum
+                    g_r0 += gr * (1.0 - along)
+                    g_g0 += gg * (1.0 - along)
+                    g_b0 += gb * (1.0 - along)
+                    g_r2 += gr * along
+                    g_g2 += gg * along
+                    g_b2 += gb * along
+                    g_along = gr * (q[8] - q[5]) + gg * (q[9] - q[6]) + gb * (q[10] - q[7])
+                    g_lum = (grad_colour[t, 0, p] * (q[5] + (q[8] - q[5]) * along)
+                             + grad_colour[t, 1, p] * (q[6] + (q[9] - q[6]) * along)
+                             + grad_colour[t, 2, p] * (q[7] + (q[10] - q[7]) * along))
                     g_dens += g_lum * (1.0 - lum_floor)
                     g_u = g_v = g_vu = 0.0
                     if 0.0 <= along_raw <= 1.0:
@@ -381,16 +399,15 @@ if numba is not None:
                     g_cy -= g_u * s + g_v * c
                     g_c += g_u * dx + g_v * dy
                     g_s += g_u * dy - g_v * dx
-            if level_open:  # level = log2(TEXELS / (breadth + 1e-6)), strictly inside its clamp
+            if level_open > 0.0:  # level = log2(TEXELS / (breadth + 1e-6)), strictly inside its clamp
                 g_br -= g_lv / ((breadth + 1e-6) * np.log(2.0))
             grad[t, 0] = g_cx * width
             grad[t, 1] = g_cy * height
             grad[t, 2] = g_len * S
             grad[t, 3] = g_br * S
             grad[t, 4] = (g_s * c - g_c * s) * np.pi
-            for k in range(3):
-                grad[t, 5 + k] = g_c0[k]
-                grad[t, 8 + k] = g_c2[k]
+            grad[t, 5], grad[t, 6], grad[t, 7] = g_r0, g_g0, g_b0
+            grad[t, 8], grad[t, 9], grad[t, 10] = g_r2, g_g2, g_b2
             grad[t, 11] = g_a
 
 
@@ -430,3 +447,213 @@ def oil_tiles(params: Tensor, rows: Tensor, origins: Tensor, height: int, width:
     tex = texture.detach().to(params.dtype).contiguous().numpy()
     return _Tiles.apply(params, rows.contiguous(), origins.to(torch.int64).contiguous(), height, width, tile,
                         (_oil_forward, _oil_backward), (tex, float(start_round), float(luminance_floor)))
+
+
+# ---- the tile layout: (stroke, cell) pairs sorted by cell ---------------------------------------
+
+if numba is not None:
+
+    @njit(cache=True)
+    def _box_pairs(y0, x0, ny, nx):  # pragma: no cover
+        n = 0
+        for i in range(y0.shape[0]):
+            n += ny[i] * nx[i]
+        rows = np.empty(n, np.int64)
+        ys = np.empty(n, np.int64)
+        xs = np.empty(n, np.int64)
+        k = 0
+        for i in range(y0.shape[0]):
+            for a in range(ny[i]):
+                for b in range(nx[i]):
+                    rows[k], ys[k], xs[k] = i, y0[i] + a, x0[i] + b
+                    k += 1
+        return rows, ys, xs
+
+    @njit(cache=True)
+    def _sort_pairs(rows, cells, n_cells):  # pragma: no cover
+        # a counting sort by cell, stable (pairs come in painting order and keep it inside a cell),
+        # and the runs of equal cells: first / run / start / last of ``tiles.TileLayout``
+        count = np.zeros(n_cells + 1, np.int64)
+        for k in range(cells.shape[0]):
+            count[cells[k] + 1] += 1
+        occupied = 0
+        for c in range(n_cells):
+            if count[c + 1] > 0:
+                occupied += 1
+            count[c + 1] += count[c]
+        T = cells.shape[0]
+        order = np.empty(T, np.int64)
+        slot = count[:-1].copy()
+        for k in range(T):
+            c = cells[k]
+            order[slot[c]] = k
+            slot[c] += 1
+        first = np.empty(occupied, np.int64)
+        run = np.empty(T, np.int64)
+        start = np.empty(T, np.int64)
+        last = np.empty(T, np.int64)
+        r = 0
+        for c in range(n_cells):
+            a, b = count[c], count[c + 1]
+            if b > a:
+                first[r] = a
+                for k in range(a, b):
+                    run[k], start[k], last[k] = r, a, b - 1
+                r += 1
+        return order, first, run, start, last
+
+
+def box_pairs(y0: Tensor, x0: Tensor, ny: Tensor, nx: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Every cell of each stroke's block of cells ``y0 .. y0 + ny - 1`` by ``x0 .. x0 + nx - 1``
+    (each ``(N,)`` int64, ``ny, nx >= 0``), stroke by stroke, row by row: ``rows, y, x`` ``(T,)``."""
+    return tuple(torch.from_numpy(a) for a in _box_pairs(_np(y0), _np(x0), _np(ny), _np(nx)))
+
+
+def sort_pairs(rows: Tensor, cells: Tensor, n_cells: int) -> tuple[Tensor, ...]:
+    """The pairs' ``cells (T,)`` (int64 in ``0 .. n_cells - 1``, pairs in painting order) sorted
+    stably: ``order (T,)`` (the pairs in cell order) and, in that order, ``first (K,)``, ``run``,
+    ``start``, ``last (T,)`` as in ``tiles.TileLayout``."""
+    return tuple(torch.from_numpy(a) for a in _sort_pairs(_np(rows), _np(cells), n_cells))
+
+
+if numba is not None:
+
+    @njit(parallel=True, cache=True)
+    def _box_touches(terms, rows, centres, out):  # pragma: no cover
+        for k in prange(rows.shape[0]):
+            cx, cy, c, s, reach_u, reach_v, reach_x, reach_y = terms[rows[k]]
+            dx, dy = centres[k, 1] - cx, centres[k, 0] - cy
+            out[k] = (abs(dx * c + dy * s) <= reach_u and abs(dy * c - dx * s) <= reach_v
+                      and abs(dx) <= reach_x and abs(dy) <= reach_y)
+
+
+def box_touches(terms: Tensor, rows: Tensor, centres: Tensor) -> Tensor:
+    """``rectangle.rotated_box_touches``'s test of pairs: ``terms (N, 8)`` per stroke (``cx, cy,
+    cos, sin`` and the reaches along u, v, x, y), ``rows (T,)``, ``centres (T, 2)`` -> ``(T,)`` bool."""
+    out = torch.empty(rows.shape[0], dtype=torch.bool)
+    _box_touches(_np(terms.to(torch.float64)), _np(rows), _np(centres.to(torch.float64)), out.numpy())
+    return out
+
+
+# ---- whole paintings: strokes painted in order onto a canvas (no gradient) -----------------------
+# Rows are shared out among the threads; every row goes through the strokes in painting order and
+# paints each one only between the ends of the row's span of its rotated box (grown by half a
+# pixel for the box-filtered edge, and one more pixel for rounding), so a pixel sees its strokes
+# in order and no stroke is evaluated far from where it paints.
+
+PARTS = 64  # rows are dealt out to the threads in this many interleaved sets (for balance)
+
+if numba is not None:
+
+    @njit(inline="always")
+    def _span(dy, cx, c, s, reach_u, reach_v, left, right):  # pragma: no cover
+        """The pixels ``[x0, x1)`` of a row, ``dy`` below a rotated box's centre, that its box
+        ``|u| <= reach_u``, ``|v| <= reach_v`` may reach (inside ``[left, right)``)."""
+        lo, hi = -1e30, 1e30
+        # u = dx c + dy s and v = dy c - dx s are linear in dx
+        if abs(c) > 1e-12:
+            a, b = (-reach_u - dy * s) / c, (reach_u - dy * s) / c
+            lo, hi = max(lo, min(a, b)), min(hi, max(a, b))
+        elif abs(dy * s) > reach_u:
+            return 0, 0
+        if abs(s) > 1e-12:
+            a, b = (dy * c - reach_v) / s, (dy * c + reach_v) / s
+            lo, hi = max(lo, min(a, b)), min(hi, max(a, b))
+        elif abs(dy * c) > reach_v:
+            return 0, 0
+        if lo > hi:
+            return 0, 0
+        # pixel j has dx = j + 0.5 - cx
+        x0 = max(left, int(np.floor(lo + cx - 0.5)) - 1)
+        x1 = min(right, int(np.ceil(hi + cx - 0.5)) + 2)
+        return x0, max(x0, x1)
+
+    @njit(parallel=True, cache=True, fastmath=True)
+    def _rectangle_paint(params, boxes, canvas, top, height, width):  # pragma: no cover
+        S = max(height, width)
+        rows, cols = canvas.shape[1], canvas.shape[2]
+        for part in prange(PARTS):
+            for r in range(part, rows, PARTS):
+                y = top + r
+                for k in range(params.shape[0]):
+                    if y < boxes[k, 0] or y >= boxes[k, 2]:
+                        continue
+                    q = params[k]
+                    cx, cy = q[0] * width, q[1] * height
+                    hl, ht = q[2] * (S / 2), q[3] * (S / 2)
+                    c, s = np.cos(q[4] * np.pi), np.sin(q[4] * np.pi)
+                    dy = y + 0.5 - cy
+                    x0, x1 = _span(dy, cx, c, s, hl + 0.5, ht + 0.5, boxes[k, 1], min(boxes[k, 3], cols))
+                    for x in range(x0, x1):
+                        dx = x + 0.5 - cx
+                        a = _coverage(dx * c + dy * s, hl)[0] * _coverage(dy * c - dx * s, ht)[0] * q[8]
+                        for ch in range(3):
+                            canvas[ch, r, x] += a * (q[5 + ch] - canvas[ch, r, x])
+
+    @njit(parallel=True, cache=True, fastmath=True)
+    def _oil_paint(params, boxes, canvas, top, height, width, tex, start_round, lum_floor):  # pragma: no cover
+        S = max(height, width)
+        levels = tex.shape[1]
+        rows, cols = canvas.shape[1], canvas.shape[2]
+        for part in prange(PARTS):
+            for r in range(part, rows, PARTS):
+                y = top + r
+                for k in range(params.shape[0]):
+                    if y < boxes[k, 0] or y >= boxes[k, 2]:
+                        continue
+                    q = params[k]
+                    cx, cy, c, s, length, breadth, level, y0, wy, _ = _oil_stroke(q, S, height, width, levels,
+                                                                                  tex.shape[2])
+                    dy = y + 0.5 - cy
+                    x0, x1 = _span(dy, cx, c, s, 0.5 * length + 0.5, 0.5 * breadth + 0.5, boxes[k, 1],
+                                   min(boxes[k, 3], cols))
+                    for x in range(x0, x1):
+                        pix = _oil_pixel(x + 0.5 - cx, dy, c, s, length, breadth, tex, y0, wy, start_round)
+                        density, cu, cv, along = pix[4], pix[13], pix[16], pix[20]
+                        a = cu * cv * density * q[11]
+                        lum = lum_floor + (1.0 - lum_floor) * density
+                        for ch in range(3):
+                            colour = (q[5 + ch] + (q[8 + ch] - q[5 + ch]) * along) * lum
+                            canvas[ch, r, x] += a * (colour - canvas[ch, r, x])
+
+
+def _paint_boxes(boxes: Tensor, height: int, width: int) -> np.ndarray:
+    """``(N, 4)`` float boxes -> int64 ``top, left, bottom, right`` pixel ranges, clipped."""
+    b = boxes.detach().to(torch.float64)
+    out = torch.stack([b[:, 0].floor().clamp(0, height), b[:, 1].floor().clamp(0, width),
+                       b[:, 2].ceil().clamp(0, height), b[:, 3].ceil().clamp(0, width)], 1)
+    return out.to(torch.int64).numpy()
+
+
+def paint_rectangles(params: Tensor, boxes: Tensor, canvas: Tensor, top: int, height: int, width: int) -> None:
+    """Paint ``rectangle`` strokes ``params (N, 9)`` (in [0, 1]; ``boxes (N, 4)`` their
+    ``bounding_boxes``) in order onto ``canvas (3, h, w)`` in place: rows ``top .. top + h - 1``
+    of a ``height x width`` picture (``w <= width``). Float32 or float64 CPU tensors."""
+    _rectangle_paint(_np(params), _paint_boxes(boxes, height, width), canvas.numpy(), top, height, width)
+
+
+def paint_oil(params: Tensor, boxes: Tensor, canvas: Tensor, top: int, height: int, width: int,
+              texture: Tensor, start_round: float, luminance_floor: float) -> None:
+    """``paint_rectangles`` for ``oilpaintbrush`` strokes ``params (N, 12)`` with the brush
+    ``texture (2, LEVELS, TEXELS)`` and the engine's constants."""
+    tex = texture.detach().to(torch.float64).contiguous().numpy()
+    _oil_paint(_np(params), _paint_boxes(boxes, height, width), canvas.numpy(), top, height, width, tex,
+               float(start_round), float(luminance_floor))
+
+
+if numba is not None:
+
+    @njit(parallel=True, cache=True)
+    def _to_rgb8(pixels, out):  # pragma: no cover
+        for r in prange(pixels.shape[1]):
+            for x in range(pixels.shape[2]):
+                for ch in range(3):
+                    out[r, x, ch] = np.uint8(np.rint(min(max(pixels[ch, r, x], 0.0), 1.0) * 255.0))
+
+
+def to_rgb8(pixels: Tensor) -> np.ndarray:
+    """``(3, h, w)`` values -> ``(h, w, 3)`` uint8 RGB: clamped to [0, 1], times 255, rounded half
+    to even (as ``torch.round``), in one pass. Any strides; CPU float32 or float64."""
+    out = np.empty((pixels.shape[1], pixels.shape[2], 3), np.uint8)
+    _to_rgb8(pixels.detach().numpy(), out)
+    return out

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import cpukernels
 from .compositing import CULL_MIN_AREA, CULL_TILE, render_bands
 from .errors import NeuralPaintError
 from .strokesfile import MAX_CANVAS_SIDE, Strokes
@@ -79,6 +80,8 @@ def band_rows(width: int, tile: int = CULL_TILE, stroke_type: str | None = None)
 
 def to_uint8(pixels: torch.Tensor) -> np.ndarray:
     """``(3, h, w)`` values in [0, 1] -> ``(h, w, 3)`` uint8 RGB, rounded like ``images.write_image``."""
+    if cpukernels.available(pixels):
+        return cpukernels.to_rgb8(pixels)
     return pixels.clamp(0.0, 1.0).mul_(255.0).round_().to(torch.uint8).permute(1, 2, 0).contiguous().cpu().numpy()
 
 

@@ -83,6 +83,9 @@ def _box_pairs(boxes: Tensor, height: int, width: int, tile: int,
     some = (bottom > top) & (right > left)
     if include is not None:
         some = some & include.to(device)
+    if cpukernels.available(boxes):
+        zero = torch.zeros_like(ny)
+        return cpukernels.box_pairs(y0, x0, torch.where(some, ny, zero), torch.where(some, nx, zero))
     counts = torch.where(some, ny * nx, 0)
     rows = torch.repeat_interleave(torch.arange(N, device=device), counts)
     per_row = torch.stack([counts.cumsum(0) - counts, y0, x0, nx], 1).index_select(0, rows)
@@ -99,9 +102,15 @@ def _layout(rows: Tensor, y: Tensor, x: Tensor, canvas: Tensor | None, canvases:
         if canvas.dim() != 1:
             raise ValueError(f"canvas must be (N,), got {tuple(canvas.shape)}")
         cells = cells + canvas.to(cells.device).index_select(0, rows) * (ch * cw)
-    cells, order = torch.sort(cells, stable=True)  # pairs come in stroke order: it stays inside a cell
+    if cells.device.type == "cpu" and cpukernels.available():  # a counting sort, with the runs
+        order, first, run, start, last = cpukernels.sort_pairs(rows, cells, canvases * ch * cw)
+        runs = dict(first=first, run=run, start=start, last=last)
+        cells = cells.index_select(0, order)
+    else:
+        cells, order = torch.sort(cells, stable=True)  # pairs come in stroke order: it stays inside a cell
+        runs = _runs(cells)
     rows, origins = rows.index_select(0, order), torch.stack([y, x], 1).index_select(0, order) * tile
-    return TileLayout(rows=rows, cells=cells, origins=origins, **_runs(cells), grid=(canvases, ch, cw), tile=tile)
+    return TileLayout(rows=rows, cells=cells, origins=origins, **runs, grid=(canvases, ch, cw), tile=tile)
 
 
 def tile_layout(boxes: Tensor, height: int, width: int, tile: int, canvas: Tensor | None = None,

@@ -182,6 +182,14 @@ class StrokeType:
         return self.render(params.index_select(0, rows), height, width, window=(tile, tile),
                            offset=origins.to(params.dtype))
 
+    def paint_onto(self, params: Tensor, canvas: Tensor, top: int, height: int, width: int) -> bool:
+        """Paint strokes ``params (N, d)`` in order onto ``canvas (3, h, w)`` in place, without
+        gradient, where a compiled kernel (``neuralpaint.cpukernels``) serves these tensors: the
+        canvas holds rows ``top .. top + h - 1`` (and the first ``w`` columns) of a ``height x
+        width`` picture. Returns ``False``, having done nothing, where no kernel does (the caller
+        then renders with ``render``); stroke types with a kernel override it."""
+        return False
+
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         """``(B, 4)`` float boxes ``(top, left, bottom, right)`` in canvas pixels outside which the
         stroke's alpha is exactly zero (not clipped to the canvas)."""

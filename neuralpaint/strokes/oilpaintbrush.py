@@ -95,6 +95,15 @@ class OilPaintBrush(StrokeType):
                                              LUMINANCE_FLOOR)
         return colour.view(-1, 3, tile, tile), alpha.view(-1, 1, tile, tile)
 
+    def paint_onto(self, params: Tensor, canvas: Tensor, top: int, height: int, width: int) -> bool:
+        if not (cpukernels.available(params, canvas) and canvas.is_contiguous()):
+            return False
+        self.check_params(params)
+        params = params.detach().clamp(0.0, 1.0)
+        cpukernels.paint_oil(params, self.bounding_boxes(params, height, width), canvas, top, height, width,
+                             self._texture[0], START_ROUND, LUMINANCE_FLOOR)
+        return True
+
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         return rotated_box_bounds(params, height, width)
 

@@ -61,6 +61,8 @@ def rotated_box_touches(params: Tensor, rows: Tensor, centres: Tensor, half: flo
     ac, as_ = cos.abs(), sin.abs()
     per_stroke = torch.stack([params[:, 0] * width, params[:, 1] * height, cos, sin, hl + half * (ac + as_),
                               ht + half * (ac + as_), half + hl * ac + ht * as_, half + hl * as_ + ht * ac], 1)
+    if cpukernels.available(per_stroke, centres):
+        return cpukernels.box_touches(per_stroke, rows, centres)
     cx, cy, cos, sin, reach_u, reach_v, reach_x, reach_y = per_stroke.index_select(0, rows).unbind(1)
     dx, dy = centres[:, 1] - cx, centres[:, 0] - cy
     return (((dx * cos + dy * sin).abs() <= reach_u) & ((dy * cos - dx * sin).abs() <= reach_v)
@@ -116,6 +118,14 @@ class Rectangle(StrokeType):
         self.check_params(params)
         colour, alpha = cpukernels.rectangle_tiles(params.clamp(0.0, 1.0), rows, origins, height, width, tile)
         return colour.view(-1, 3, tile, tile), alpha.view(-1, 1, tile, tile)
+
+    def paint_onto(self, params: Tensor, canvas: Tensor, top: int, height: int, width: int) -> bool:
+        if not (cpukernels.available(params, canvas) and canvas.is_contiguous()):
+            return False
+        self.check_params(params)
+        params = params.detach().clamp(0.0, 1.0)
+        cpukernels.paint_rectangles(params, self.bounding_boxes(params, height, width), canvas, top, height, width)
+        return True
 
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         return rotated_box_bounds(params, height, width)
