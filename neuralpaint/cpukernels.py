@@ -644,16 +644,44 @@ def paint_oil(params: Tensor, boxes: Tensor, canvas: Tensor, top: int, height: i
 if numba is not None:
 
     @njit(parallel=True, cache=True)
-    def _to_rgb8(pixels, out):  # pragma: no cover
+    def _to_rgb8(pixels, consts, out):  # pragma: no cover
+        # consts = 0, 1, 255 in the pixels' dtype: the arithmetic stays in it, as torch's does
+        zero, one, scale = consts[0], consts[1], consts[2]
         for r in prange(pixels.shape[1]):
             for x in range(pixels.shape[2]):
                 for ch in range(3):
-                    out[r, x, ch] = np.uint8(np.rint(min(max(pixels[ch, r, x], 0.0), 1.0) * 255.0))
+                    out[r, x, ch] = np.uint8(np.rint(min(max(pixels[ch, r, x], zero), one) * scale))
 
 
 def to_rgb8(pixels: Tensor) -> np.ndarray:
     """``(3, h, w)`` values -> ``(h, w, 3)`` uint8 RGB: clamped to [0, 1], times 255, rounded half
     to even (as ``torch.round``), in one pass. Any strides; CPU float32 or float64."""
     out = np.empty((pixels.shape[1], pixels.shape[2], 3), np.uint8)
-    _to_rgb8(pixels.detach().numpy(), out)
+    values = pixels.detach().numpy()
+    _to_rgb8(values, np.array([0.0, 1.0, 255.0], values.dtype), out)
     return out
+
+
+def warm_up() -> float:
+    """Compile (or load from numba's cache) every kernel for float32, as ``paint`` and
+    ``render-hires`` use them; ``scripts/setup.sh`` runs this once after installing. Returns the
+    seconds it took."""
+    import time
+
+    from .compositing import render_painting
+    from .strokes import get_stroke_type
+    from .tiles import composite_tiles, stroke_tiles
+
+    start = time.perf_counter()
+    for name in ("rectangle", "oilpaintbrush"):
+        stroke = get_stroke_type(name)
+        params = stroke.sample_painting(4, torch.Generator().manual_seed(0)).requires_grad_(True)
+        layout = stroke_tiles(stroke, params, 16, 16, 4)
+        colour, alpha = stroke.render_tiles(params, layout.rows, 16, 16, 4, layout.origins)
+        composite_tiles(colour, alpha, layout, torch.ones(3, 16, 16)).sum().backward()
+        to_rgb8(render_painting(stroke, params.detach(), 16, 16))
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    print(f"neuralpaint: compiled kernels ready in {warm_up():.1f} s")

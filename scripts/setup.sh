@@ -8,7 +8,8 @@
 #   mypaint-brushes for the `mypaint` stroke type; librsvg2-bin (rsvg-convert) with which the
 #   tests check SVG export. If they cannot be installed, setup warns and the features (and
 #   their tests) that need them say so; everything else works.
-# - Python packages: the project with its test and style extras (pip install -e ".[test,style]").
+# - Python packages: the project with its test and style extras (pip install -e ".[test,style]"),
+#   then the compiled CPU kernels (numba, cached on disk: about 30 s once).
 #   The venv sees the system's site-packages, so an already-installed torch is reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,4 +42,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,style]"
+# compile the CPU kernels now (numba caches them on disk), not during the first painting
+.venv/bin/python -m neuralpaint.cpukernels
 echo "setup: ready ($(.venv/bin/python -c 'import torch, neuralpaint; print("neuralpaint", neuralpaint.__version__, "torch", torch.__version__)'))"
