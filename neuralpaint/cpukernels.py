@@ -641,6 +641,138 @@ def paint_oil(params: Tensor, boxes: Tensor, canvas: Tensor, top: int, height: i
                float(start_round), float(luminance_floor))
 
 
+# ---- curved strokes (``markerpen``, ``watercolor``) onto whole canvases ---------------------------
+# The deepest point of a tapered quadratic Bezier towards each pixel, as ``strokes.bezier``: the
+# best of evenly spaced samples of t (more than the tensor code takes) and of the previous pixel's
+# answer along the row, then Newton's method on the stationarity condition. Each row only visits the
+# pixels near the curve: the curve is cut into CURVE_PIECES pieces whose chords it leaves by at most
+# |C| h^2 / 4 (h = 1 / CURVE_PIECES), and the row's span is that of the pieces' thickened chords.
+
+CURVE_PIECES = 16
+CURVE_SAMPLES = 9  # samples of t seeding each pixel's search ...
+CURVE_SAMPLES_BENT = 33  # ... on strongly bent curves (|C| > CURVE_BENT |A|: two deep branches)
+CURVE_BENT = 0.5
+CURVE_NEWTON = 3
+CURVE_MARGIN = 1.0  # pixels of slack for the search's error when a depth vouches for the next pixels
+
+if numba is not None:
+
+    @njit(inline="always")
+    def _quartic(t, c0, c1, c2, c3, c4):  # pragma: no cover
+        return c0 + t * (c1 + t * (c2 + t * (c3 + t * c4)))
+
+    @njit(inline="always")
+    def _deepest(px, py, q, S, height, width, k, prev, samples):  # pragma: no cover
+        """``t`` and distance of the point of the curve of ``q`` reaching deepest towards pixel centre
+        ``(px, py)``, for a half-width growing by ``k`` pixels per unit t: the best of ``samples``
+        evenly spaced values of ``t`` and ``prev`` (< 0: none), then Newton's method."""
+        x0, y0 = q[0] * width, q[1] * height
+        ax, ay = 2.0 * (q[2] * width - x0), 2.0 * (q[3] * height - y0)
+        cx, cy = x0 - 2.0 * q[2] * width + q[4] * width, y0 - 2.0 * q[3] * height + q[5] * height
+        dx, dy = x0 - px, y0 - py
+        c0 = dx * dx + dy * dy
+        c1 = 2.0 * (dx * ax + dy * ay)
+        c2 = ax * ax + ay * ay + 2.0 * (dx * cx + dy * cy)
+        c3 = 2.0 * (ax * cx + ay * cy)
+        c4 = cx * cx + cy * cy
+        best_t, best_h = 0.0, 1e300
+        for i in range(samples + 1):
+            t = i / (samples - 1) if i < samples else prev
+            if t < 0.0:
+                continue
+            h = np.sqrt(max(_quartic(t, c0, c1, c2, c3, c4), 0.0)) - k * t
+            if h < best_h:
+                best_t, best_h = t, h
+        t = best_t
+        for _ in range(CURVE_NEWTON):
+            g = max(_quartic(t, c0, c1, c2, c3, c4), 1e-12)
+            inv = 1.0 / np.sqrt(g)
+            slope = c1 + t * (2.0 * c2 + t * (3.0 * c3 + t * 4.0 * c4))
+            curv = 2.0 * c2 + t * (6.0 * c3 + t * 12.0 * c4)
+            df = max(abs(curv - k * slope * inv), 1e-3)
+            f = slope - 2.0 * k * g * inv
+            t = min(max(t - f / df, 0.0), 1.0)
+        return t, np.sqrt(max(_quartic(t, c0, c1, c2, c3, c4), 0.0) + 1e-8)
+
+    @njit(inline="always")
+    def _curve_span(py, q, height, width, reach, left, right):  # pragma: no cover
+        """Pixels ``[x0, x1)`` of the row with centre ``py`` within ``reach`` pixels of the curve."""
+        x0, y0 = q[0] * width, q[1] * height
+        ax, ay = 2.0 * (q[2] * width - x0), 2.0 * (q[3] * height - y0)
+        cx, cy = x0 - 2.0 * q[2] * width + q[4] * width, y0 - 2.0 * q[3] * height + q[5] * height
+        h = 1.0 / CURVE_PIECES
+        grow = reach + np.sqrt(cx * cx + cy * cy) * h * h / 4.0
+        lo, hi = 1e30, -1e30
+        xa, ya = x0, y0
+        for i in range(1, CURVE_PIECES + 1):
+            t = i * h
+            xb, yb = x0 + t * (ax + t * cx), y0 + t * (ay + t * cy)
+            if min(ya, yb) - grow <= py <= max(ya, yb) + grow:
+                lo, hi = min(lo, min(xa, xb) - grow), max(hi, max(xa, xb) + grow)
+            xa, ya = xb, yb
+        if lo > hi:
+            return 0, 0
+        a = max(left, int(np.floor(lo - 0.5)))
+        b = min(right, int(np.ceil(hi - 0.5)) + 1)
+        return a, max(a, b)
+
+    @njit(parallel=True, cache=True, fastmath=True)
+    def _curve_paint(params, boxes, canvas, top, height, width, max_radius, watercolor, centre_density,
+                     alpha_index):  # pragma: no cover
+        # markerpen (watercolor False): flat colour q[8:11]; watercolor: colour from q[8:11] to
+        # q[11:14] along the curve, pigment gathering at the rim
+        S = max(height, width)
+        rows, cols = canvas.shape[1], canvas.shape[2]
+        for part in prange(PARTS):
+            for r in range(part, rows, PARTS):
+                y = top + r
+                py = y + 0.5
+                for n in range(params.shape[0]):
+                    if y < boxes[n, 0] or y >= boxes[n, 2]:
+                        continue
+                    q = params[n]
+                    r0, r2 = q[6] * (max_radius * S), q[7] * (max_radius * S)
+                    k = r2 - r0
+                    ax, ay = q[2] * width - q[0] * width, q[3] * height - q[1] * height
+                    cx, cy = q[0] * width - 2.0 * q[2] * width + q[4] * width, q[1] * height - 2.0 * q[3] * height + q[5] * height
+                    bent = cx * cx + cy * cy > CURVE_BENT * CURVE_BENT * 4.0 * (ax * ax + ay * ay)
+                    samples = CURVE_SAMPLES_BENT if bent else CURVE_SAMPLES
+                    x0, x1 = _curve_span(py, q, height, width, max(r0, r2) + 1.0, boxes[n, 1],
+                                         min(boxes[n, 3], cols))
+                    prev = -1.0
+                    x = x0
+                    while x < x1:
+                        t, dist = _deepest(x + 0.5, py, q, S, height, width, k, prev, samples)
+                        prev = t
+                        radius = r0 + k * t
+                        depth = dist - radius  # 1-Lipschitz along the row: it bounds the next pixels
+                        if depth >= 1.5 + CURVE_MARGIN:  # the next pixels are still outside: skip them
+                            x += int(depth - 0.5 - CURVE_MARGIN)
+                            continue
+                        cover = _coverage(dist, radius)[0]
+                        run = 1
+                        if watercolor:
+                            rim = min(dist / (radius + 1e-3), 1.0)
+                            cover *= centre_density + (1.0 - centre_density) * rim * rim
+                        elif depth <= -1.5 - CURVE_MARGIN:  # the next pixels are fully covered too
+                            run = min(int(-depth - 0.5 - CURVE_MARGIN), x1 - x)
+                        a = cover * q[alpha_index]
+                        for xx in range(x, x + run):
+                            for ch in range(3):
+                                colour = q[8 + ch] + (q[11 + ch] - q[8 + ch]) * t if watercolor else q[8 + ch]
+                                canvas[ch, r, xx] += a * (colour - canvas[ch, r, xx])
+                        x += run
+
+
+def paint_curves(params: Tensor, boxes: Tensor, canvas: Tensor, top: int, height: int, width: int,
+                 max_radius: float, watercolor: bool, centre_density: float = 0.0) -> None:
+    """``paint_rectangles`` for ``markerpen`` (``params (N, 12)``) or, with ``watercolor``,
+    ``watercolor`` strokes (``params (N, 15)``, ``centre_density`` its pigment on the centre line);
+    ``max_radius``: ``bezier.MAX_RADIUS``."""
+    _curve_paint(_np(params), _paint_boxes(boxes, height, width), canvas.numpy(), top, height, width,
+                 float(max_radius), bool(watercolor), float(centre_density), params.shape[1] - 1)
+
+
 if numba is not None:
 
     @njit(parallel=True, cache=True)

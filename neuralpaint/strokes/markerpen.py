@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .. import cpukernels
 from .base import PixelGrid, StrokeType, box_coverage
 from .bezier import (MAX_RADIUS, cullable, init_curves, render_culled, sample_curves, tapered_curve,
                      tapered_curve_bounds)
@@ -40,6 +41,15 @@ class MarkerPen(StrokeType):
         alpha = cover.unsqueeze(1) * params[:, 11].view(B, 1, 1, 1)
         colour = params[:, 8:11].view(B, 3, 1, 1).expand(B, 3, *cover.shape[1:])
         return colour, alpha
+
+    def paint_onto(self, params: Tensor, canvas: Tensor, top: int, height: int, width: int) -> bool:
+        if not (cpukernels.available(params, canvas) and canvas.is_contiguous()):
+            return False
+        self.check_params(params)
+        params = params.detach().clamp(0.0, 1.0)
+        cpukernels.paint_curves(params, self.bounding_boxes(params, height, width), canvas, top, height, width,
+                                MAX_RADIUS, False)
+        return True
 
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         return tapered_curve_bounds(params, height, width)
