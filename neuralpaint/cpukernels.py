@@ -652,6 +652,8 @@ CURVE_PIECES = 16
 CURVE_SAMPLES = 9  # samples of t seeding each pixel's search ...
 CURVE_SAMPLES_BENT = 33  # ... on strongly bent curves (|C| > CURVE_BENT |A|: two deep branches)
 CURVE_BENT = 0.5
+CURVE_SAMPLES_INSIDE = 3  # ... and where the previous pixel was deeper than CURVE_INSIDE pixels inside
+CURVE_INSIDE = 3.0
 CURVE_NEWTON = 3
 CURVE_MARGIN = 1.0  # pixels of slack for the search's error when a depth vouches for the next pixels
 
@@ -739,13 +741,16 @@ if numba is not None:
                     samples = CURVE_SAMPLES_BENT if bent else CURVE_SAMPLES
                     x0, x1 = _curve_span(py, q, height, width, max(r0, r2) + 1.0, boxes[n, 1],
                                          min(boxes[n, 3], cols))
-                    prev = -1.0
+                    prev, inside = -1.0, False
                     x = x0
                     while x < x1:
-                        t, dist = _deepest(x + 0.5, py, q, S, height, width, k, prev, samples)
+                        # deep inside, past the first pixel, the neighbour's answer and a few samples do
+                        t, dist = _deepest(x + 0.5, py, q, S, height, width, k, prev,
+                                           CURVE_SAMPLES_INSIDE if inside and not bent else samples)
                         prev = t
                         radius = r0 + k * t
                         depth = dist - radius  # 1-Lipschitz along the row: it bounds the next pixels
+                        inside = depth <= -CURVE_INSIDE
                         if depth >= 1.5 + CURVE_MARGIN:  # the next pixels are still outside: skip them
                             x += int(depth - 0.5 - CURVE_MARGIN)
                             continue
