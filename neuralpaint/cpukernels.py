@@ -654,6 +654,7 @@ CURVE_SAMPLES_BENT = 33  # ... on strongly bent curves (|C| > CURVE_BENT |A|: tw
 CURVE_BENT = 0.5
 CURVE_SAMPLES_INSIDE = 3  # ... and where the previous pixel was deeper than CURVE_INSIDE pixels inside
 CURVE_INSIDE = 3.0
+CURVE_NEWTON_INSIDE = 1  # Newton steps there (from the neighbour's answer, one step is plenty)
 CURVE_NEWTON = 3
 CURVE_MARGIN = 1.0  # pixels of slack for the search's error when a depth vouches for the next pixels
 
@@ -664,10 +665,10 @@ if numba is not None:
         return c0 + t * (c1 + t * (c2 + t * (c3 + t * c4)))
 
     @njit(inline="always")
-    def _deepest(px, py, q, S, height, width, k, prev, samples):  # pragma: no cover
+    def _deepest(px, py, q, S, height, width, k, prev, samples, steps):  # pragma: no cover
         """``t`` and distance of the point of the curve of ``q`` reaching deepest towards pixel centre
         ``(px, py)``, for a half-width growing by ``k`` pixels per unit t: the best of ``samples``
-        evenly spaced values of ``t`` and ``prev`` (< 0: none), then Newton's method."""
+        evenly spaced values of ``t`` and ``prev`` (< 0: none), then ``steps`` of Newton's method."""
         x0, y0 = q[0] * width, q[1] * height
         ax, ay = 2.0 * (q[2] * width - x0), 2.0 * (q[3] * height - y0)
         cx, cy = x0 - 2.0 * q[2] * width + q[4] * width, y0 - 2.0 * q[3] * height + q[5] * height
@@ -686,7 +687,7 @@ if numba is not None:
             if h < best_h:
                 best_t, best_h = t, h
         t = best_t
-        for _ in range(CURVE_NEWTON):
+        for _ in range(steps):
             g = max(_quartic(t, c0, c1, c2, c3, c4), 1e-12)
             inv = 1.0 / np.sqrt(g)
             slope = c1 + t * (2.0 * c2 + t * (3.0 * c3 + t * 4.0 * c4))
@@ -746,7 +747,8 @@ if numba is not None:
                     while x < x1:
                         # deep inside, past the first pixel, the neighbour's answer and a few samples do
                         t, dist = _deepest(x + 0.5, py, q, S, height, width, k, prev,
-                                           CURVE_SAMPLES_INSIDE if inside and not bent else samples)
+                                           CURVE_SAMPLES_INSIDE if inside and not bent else samples,
+                                           CURVE_NEWTON_INSIDE if inside and not bent else CURVE_NEWTON)
                         prev = t
                         radius = r0 + k * t
                         depth = dist - radius  # 1-Lipschitz along the row: it bounds the next pixels

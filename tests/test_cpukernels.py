@@ -116,7 +116,7 @@ def test_paint_onto_matches_the_engine(name, size, monkeypatch):
     torch.testing.assert_close(continued, slow, rtol=0, atol=2e-5)
 
 
-@pytest.mark.parametrize("name", KERNEL_TYPES)
+@pytest.mark.parametrize("name", KERNEL_TYPES + ("markerpen", "watercolor"))
 def test_bands_with_kernels_match_bands_without(name, monkeypatch):
     stroke = get_stroke_type(name)
     params = get_stroke_type(name).sample_painting(50, torch.Generator().manual_seed(9))
@@ -126,7 +126,7 @@ def test_bands_with_kernels_match_bands_without(name, monkeypatch):
     slow = torch.cat([pixels for _, pixels in render_bands(stroke, params, H, W, band=64, tile=16)], 1)
     assert fast.shape == (3, H, W)
     psnr = 10 * torch.log10(1 / (fast - slow).pow(2).mean())
-    assert psnr > 80
+    assert psnr > (80 if name in KERNEL_TYPES else 50)  # the curves' searches differ on a few pixels
 
 
 def test_to_rgb8_rounds_like_torch():
