@@ -21,6 +21,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from .. import cpukernels
+
 
 @dataclass(frozen=True)
 class PixelGrid:
@@ -177,18 +179,36 @@ class StrokeType:
         """Stroke ``params[rows[k]]`` (``params (N, d)``, ``rows (T,)``) of a ``height x width``
         canvas on the ``tile x tile`` square at ``origins[k]`` (``(T, 2)``, top, left):
         ``colour (T, 3, tile, tile)``, ``alpha (T, 1, tile, tile)``, differentiable in ``params``.
-        ``render`` with a window per pair; stroke types with a compiled CPU kernel
-        (``neuralpaint.cpukernels``) override it."""
-        return self.render(params.index_select(0, rows), height, width, window=(tile, tile),
-                           offset=origins.to(params.dtype))
+        The stroke type's compiled kernel (``_tile_kernel``) where one serves these tensors,
+        otherwise ``render`` with a window per pair."""
+        if not (self._has_kernel("_tile_kernel") and cpukernels.available(params)):
+            return self.render(params.index_select(0, rows), height, width, window=(tile, tile),
+                               offset=origins.to(params.dtype))
+        self.check_params(params)
+        colour, alpha = self._tile_kernel(params.clamp(0.0, 1.0), rows, origins, height, width, tile)
+        return colour.view(-1, 3, tile, tile), alpha.view(-1, 1, tile, tile)
 
     def paint_onto(self, params: Tensor, canvas: Tensor, top: int, height: int, width: int) -> bool:
         """Paint strokes ``params (N, d)`` in order onto ``canvas (3, h, w)`` in place, without
-        gradient, where a compiled kernel (``neuralpaint.cpukernels``) serves these tensors: the
-        canvas holds rows ``top .. top + h - 1`` (and the first ``w`` columns) of a ``height x
-        width`` picture. Returns ``False``, having done nothing, where no kernel does (the caller
-        then renders with ``render``); stroke types with a kernel override it."""
-        return False
+        gradient, where the stroke type's compiled kernel (``_paint_kernel``) serves these
+        tensors: the canvas holds rows ``top .. top + h - 1`` (and the first ``w`` columns) of a
+        ``height x width`` picture. Returns ``False``, having done nothing, where none does (the
+        caller then renders with ``render``)."""
+        if not (self._has_kernel("_paint_kernel") and cpukernels.available(params, canvas) and canvas.is_contiguous()):
+            return False
+        self.check_params(params)
+        params = params.detach().clamp(0.0, 1.0)
+        self._paint_kernel(params, self.bounding_boxes(params, height, width), canvas, top, height, width)
+        return True
+
+    # Compiled CPU kernels (``neuralpaint.cpukernels``), for stroke types that have them:
+    # ``_tile_kernel(params, rows, origins, height, width, tile) -> colour (T, 3, P), alpha (T, P)``
+    # (differentiable) and ``_paint_kernel(params, boxes, canvas, top, height, width)`` (in place).
+    _tile_kernel = None
+    _paint_kernel = None
+
+    def _has_kernel(self, name: str) -> bool:
+        return getattr(type(self), name) is not None
 
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         """``(B, 4)`` float boxes ``(top, left, bottom, right)`` in canvas pixels outside which the

@@ -42,14 +42,8 @@ class MarkerPen(StrokeType):
         colour = params[:, 8:11].view(B, 3, 1, 1).expand(B, 3, *cover.shape[1:])
         return colour, alpha
 
-    def paint_onto(self, params: Tensor, canvas: Tensor, top: int, height: int, width: int) -> bool:
-        if not (cpukernels.available(params, canvas) and canvas.is_contiguous()):
-            return False
-        self.check_params(params)
-        params = params.detach().clamp(0.0, 1.0)
-        cpukernels.paint_curves(params, self.bounding_boxes(params, height, width), canvas, top, height, width,
-                                MAX_RADIUS, False)
-        return True
+    def _paint_kernel(self, params, boxes, canvas, top, height, width):
+        cpukernels.paint_curves(params, boxes, canvas, top, height, width, MAX_RADIUS, watercolor=False)
 
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         return tapered_curve_bounds(params, height, width)

@@ -43,6 +43,7 @@ class OilPaintBrush(StrokeType):
         self._on_device: dict[tuple, Tensor] = {}
 
     @property
+
     def options(self) -> dict:
         return {"brush": self._brush}
 
@@ -85,24 +86,14 @@ class OilPaintBrush(StrokeType):
         colour = (c0 + (c2 - c0) * along) * luminance
         return colour, alpha
 
-    def render_tiles(self, params: Tensor, rows: Tensor, height: int, width: int, tile: int,
-                     origins: Tensor) -> tuple[Tensor, Tensor]:
-        if not cpukernels.available(params):
-            return super().render_tiles(params, rows, height, width, tile, origins)
-        self.check_params(params)
-        colour, alpha = cpukernels.oil_tiles(params.clamp(0.0, 1.0), rows, origins, height, width, tile,
-                                             self.texture(params.device, params.dtype)[0], START_ROUND,
-                                             LUMINANCE_FLOOR)
-        return colour.view(-1, 3, tile, tile), alpha.view(-1, 1, tile, tile)
+    def _tile_kernel(self, params, rows, origins, height, width, tile):
+        texture = self.texture(params.device, params.dtype)[0]
+        return cpukernels.oil_tiles(params, rows, origins, height, width, tile, texture, START_ROUND,
+                                    LUMINANCE_FLOOR)
 
-    def paint_onto(self, params: Tensor, canvas: Tensor, top: int, height: int, width: int) -> bool:
-        if not (cpukernels.available(params, canvas) and canvas.is_contiguous()):
-            return False
-        self.check_params(params)
-        params = params.detach().clamp(0.0, 1.0)
-        cpukernels.paint_oil(params, self.bounding_boxes(params, height, width), canvas, top, height, width,
-                             self._texture[0], START_ROUND, LUMINANCE_FLOOR)
-        return True
+    def _paint_kernel(self, params, boxes, canvas, top, height, width):
+        cpukernels.paint_oil(params, boxes, canvas, top, height, width, self._texture[0], START_ROUND,
+                             LUMINANCE_FLOOR)
 
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         return rotated_box_bounds(params, height, width)

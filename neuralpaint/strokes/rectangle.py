@@ -111,21 +111,11 @@ class Rectangle(StrokeType):
         colour = params[:, 5:8].view(B, 3, 1, 1).expand(B, 3, *cover.shape[1:])
         return colour, alpha
 
-    def render_tiles(self, params: Tensor, rows: Tensor, height: int, width: int, tile: int,
-                     origins: Tensor) -> tuple[Tensor, Tensor]:
-        if not cpukernels.available(params):
-            return super().render_tiles(params, rows, height, width, tile, origins)
-        self.check_params(params)
-        colour, alpha = cpukernels.rectangle_tiles(params.clamp(0.0, 1.0), rows, origins, height, width, tile)
-        return colour.view(-1, 3, tile, tile), alpha.view(-1, 1, tile, tile)
+    def _tile_kernel(self, params, rows, origins, height, width, tile):
+        return cpukernels.rectangle_tiles(params, rows, origins, height, width, tile)
 
-    def paint_onto(self, params: Tensor, canvas: Tensor, top: int, height: int, width: int) -> bool:
-        if not (cpukernels.available(params, canvas) and canvas.is_contiguous()):
-            return False
-        self.check_params(params)
-        params = params.detach().clamp(0.0, 1.0)
-        cpukernels.paint_rectangles(params, self.bounding_boxes(params, height, width), canvas, top, height, width)
-        return True
+    def _paint_kernel(self, params, boxes, canvas, top, height, width):
+        cpukernels.paint_rectangles(params, boxes, canvas, top, height, width)
 
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         return rotated_box_bounds(params, height, width)

@@ -49,14 +49,9 @@ class Watercolor(StrokeType):
         colour = c0 + (c2 - c0) * near.t.unsqueeze(1)
         return colour, alpha
 
-    def paint_onto(self, params: Tensor, canvas: Tensor, top: int, height: int, width: int) -> bool:
-        if not (cpukernels.available(params, canvas) and canvas.is_contiguous()):
-            return False
-        self.check_params(params)
-        params = params.detach().clamp(0.0, 1.0)
-        cpukernels.paint_curves(params, self.bounding_boxes(params, height, width), canvas, top, height, width,
-                                MAX_RADIUS, True, CENTRE_DENSITY)
-        return True
+    def _paint_kernel(self, params, boxes, canvas, top, height, width):
+        cpukernels.paint_curves(params, boxes, canvas, top, height, width, MAX_RADIUS, watercolor=True,
+                                centre_density=CENTRE_DENSITY)
 
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         return tapered_curve_bounds(params, height, width)
