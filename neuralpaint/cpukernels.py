@@ -66,7 +66,8 @@ if numba is not None:
                 g0, g1, g2 = grad[m, 0, p], grad[m, 1, p], grad[m, 2, p]
                 for j in range(a1 - 1, a0 - 1, -1):
                     a = alpha[j, p]
-                    grad_alpha[j, p] = (g0 * (colour[j, 0, p] - below[j, 0, p]) + g1 * (colour[j, 1, p] - below[j, 1, p])
+                    grad_alpha[j, p] = (g0 * (colour[j, 0, p] - below[j, 0, p])
+                                        + g1 * (colour[j, 1, p] - below[j, 1, p])
                                         + g2 * (colour[j, 2, p] - below[j, 2, p]))
                     grad_colour[j, 0, p] = g0 * a
                     grad_colour[j, 1, p] = g1 * a
@@ -307,7 +308,8 @@ if numba is not None:
                 cv, cv_d, cv_h, along_raw, along)
 
     @njit(parallel=True, cache=True, fastmath=True)
-    def _oil_forward(params, rows, origins, height, width, tile, tex, start_round, lum_floor, colour, alpha):  # pragma: no cover
+    def _oil_forward(params, rows, origins, height, width, tile, tex, start_round, lum_floor, colour,
+                     alpha):  # pragma: no cover
         S = max(height, width)
         levels = tex.shape[1]
         terms = _oil_terms(params, S, height, width, levels, tex.shape[2])
@@ -348,7 +350,8 @@ if numba is not None:
                 for j in range(tile):
                     dx = ox + j + 0.5 - cx
                     (u, v, vu, ix_raw, density, dd_ix, dd_lv, end, de_ix, de_lv, w, root, start, cu, cu_d, cu_h,
-                     cv, cv_d, cv_h, along_raw, along) = _oil_pixel(dx, dy, c, s, length, breadth, tex, y0, wy, start_round)
+                     cv, cv_d, cv_h, along_raw, along) = _oil_pixel(dx, dy, c, s, length, breadth, tex, y0, wy,
+                                                                    start_round)
                     p = i * tile + j
                     ga = grad_alpha[t, p]
                     cover = cu * cv * density
@@ -636,7 +639,7 @@ def paint_oil(params: Tensor, boxes: Tensor, canvas: Tensor, top: int, height: i
               texture: Tensor, start_round: float, luminance_floor: float) -> None:
     """``paint_rectangles`` for ``oilpaintbrush`` strokes ``params (N, 12)`` with the brush
     ``texture (2, LEVELS, TEXELS)`` and the engine's constants."""
-    tex = texture.detach().to(torch.float64).contiguous().numpy()
+    tex = _np(texture.to(torch.float64))  # no copy when it is already float64 (the oil brush caches it)
     _oil_paint(_np(params), _paint_boxes(boxes, height, width), canvas.numpy(), top, height, width, tex,
                float(start_round), float(luminance_floor))
 
@@ -737,7 +740,8 @@ if numba is not None:
                     r0, r2 = q[6] * (max_radius * S), q[7] * (max_radius * S)
                     k = r2 - r0
                     ax, ay = q[2] * width - q[0] * width, q[3] * height - q[1] * height
-                    cx, cy = q[0] * width - 2.0 * q[2] * width + q[4] * width, q[1] * height - 2.0 * q[3] * height + q[5] * height
+                    cx = (q[0] - 2.0 * q[2] + q[4]) * width
+                    cy = (q[1] - 2.0 * q[3] + q[5]) * height
                     bent = cx * cx + cy * cy > CURVE_BENT * CURVE_BENT * 4.0 * (ax * ax + ay * ay)
                     samples = CURVE_SAMPLES_BENT if bent else CURVE_SAMPLES
                     x0, x1 = _curve_span(py, q, height, width, max(r0, r2) + 1.0, boxes[n, 1],

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from ..compositing import blank_canvas, render_painting
+from ..hires import to_uint8
 from ..errors import NeuralPaintError
 from ..fileutil import atomic_path
 from ..strokesfile import Strokes
@@ -61,8 +62,7 @@ def _frames(strokes: Strokes, height: int, width: int, counts: list[int],
         if count > done:
             render_painting(stroke, params[done:count], height, width, canvas=canvas)
             done = count
-        pixels = (canvas.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8)
-        yield np.ascontiguousarray(pixels.permute(1, 2, 0).cpu().numpy())
+        yield to_uint8(canvas)
 
 
 def _even(frame: np.ndarray) -> np.ndarray:

@@ -92,8 +92,8 @@ class OilPaintBrush(StrokeType):
                                     LUMINANCE_FLOOR)
 
     def _paint_kernel(self, params, boxes, canvas, top, height, width):
-        cpukernels.paint_oil(params, boxes, canvas, top, height, width, self._texture[0], START_ROUND,
-                             LUMINANCE_FLOOR)
+        cpukernels.paint_oil(params, boxes, canvas, top, height, width, self.texture(canvas.device, torch.float64)[0],
+                             START_ROUND, LUMINANCE_FLOOR)
 
     def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
         return rotated_box_bounds(params, height, width)
