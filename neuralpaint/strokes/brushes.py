@@ -15,6 +15,7 @@ Textures are deterministic: a variant name fixes the seed and the recipe.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -98,8 +99,10 @@ def mip_pyramid(profiles: np.ndarray) -> np.ndarray:
     return np.stack(levels, axis=1).astype(np.float32)
 
 
+@functools.lru_cache(maxsize=None)
 def brush_texture(name: str) -> torch.Tensor:
-    """The mip-mapped texture of brush ``name``: ``(1, 2, LEVELS, TEXELS)`` float32 on CPU."""
+    """The mip-mapped texture of brush ``name``: ``(1, 2, LEVELS, TEXELS)`` float32 on CPU.
+    Made once per process and shared (about 0.2 s each): treat it as read-only."""
     if name not in BRUSHES:
         raise ValueError(f"unknown brush {name!r}; known brushes: {', '.join(sorted(BRUSHES))}")
     return torch.from_numpy(mip_pyramid(bristle_profiles(BRUSHES[name]))).unsqueeze(0)
