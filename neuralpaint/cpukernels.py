@@ -17,6 +17,7 @@ or under ``NUMBA_CACHE_DIR``), so only the first run after an install pays for c
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 import torch
@@ -27,6 +28,17 @@ try:
     from numba import njit, prange
 except ImportError:  # pragma: no cover - numba is a dependency; the tensor code covers its absence
     numba = None
+
+
+# Kernels are launched one at a time: numba's fallback thread pool (``workqueue``, used where
+# neither OpenMP nor TBB is installed) must not be entered from two Python threads at once (the
+# animation is rendered in a second thread while the main one may render too).
+_LAUNCH = threading.Lock()
+
+
+def _launch(kernel, *args):
+    with _LAUNCH:
+        return kernel(*args)
 
 
 def available(*tensors: Tensor) -> bool:
@@ -90,8 +102,8 @@ class _CompositeCellsKernel(torch.autograd.Function):
         colour, alpha, background = colour.contiguous(), alpha.contiguous(), background.contiguous()
         out = background.clone()
         below = torch.empty_like(colour)
-        _composite_forward(_np(colour), _np(alpha), _np(background), _np(cells), _np(first), _np(end),
-                           out.numpy(), below.numpy())
+        _launch(_composite_forward, _np(colour), _np(alpha), _np(background), _np(cells), _np(first), _np(end),
+                out.numpy(), below.numpy())
         ctx.save_for_backward(colour, alpha, below, cells, first, end)
         return out
 
@@ -101,8 +113,8 @@ class _CompositeCellsKernel(torch.autograd.Function):
         grad = grad.contiguous().to(alpha.dtype)
         grad_colour, grad_alpha = torch.empty_like(colour), torch.empty_like(alpha)
         grad_background = grad.clone()
-        _composite_backward(_np(colour), _np(alpha), _np(below), _np(grad), _np(cells), _np(first), _np(end),
-                            grad_colour.numpy(), grad_alpha.numpy(), grad_background.numpy())
+        _launch(_composite_backward, _np(colour), _np(alpha), _np(below), _np(grad), _np(cells), _np(first),
+                _np(end), grad_colour.numpy(), grad_alpha.numpy(), grad_background.numpy())
         return grad_colour, grad_alpha, grad_background, None, None, None
 
 
@@ -209,37 +221,14 @@ if numba is not None:
             grad[t, 8] = g_a
 
 
-class _RectangleTiles(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, params: Tensor, rows: Tensor, origins: Tensor, height: int, width: int, tile: int):
-        params = params.contiguous()
-        T, P = rows.shape[0], tile * tile
-        colour, alpha = params.new_empty(T, 3, P), params.new_empty(T, P)
-        _rectangle_forward(_np(params), _np(rows), _np(origins), height, width, tile, colour.numpy(), alpha.numpy())
-        ctx.save_for_backward(params, rows, origins)
-        ctx.size = height, width, tile
-        return colour, alpha
-
-    @staticmethod
-    def backward(ctx, grad_colour: Tensor, grad_alpha: Tensor):
-        params, rows, origins = ctx.saved_tensors
-        height, width, tile = ctx.size
-        T, P = rows.shape[0], tile * tile
-        grad_colour = params.new_zeros(T, 3, P) if grad_colour is None else grad_colour.contiguous()
-        grad_alpha = params.new_zeros(T, P) if grad_alpha is None else grad_alpha.contiguous()
-        per_pair = params.new_empty(T, params.shape[1])
-        _rectangle_backward(_np(params), _np(rows), _np(origins), height, width, tile, _np(grad_colour),
-                            _np(grad_alpha), per_pair.numpy())
-        return torch.zeros_like(params).index_add_(0, rows, per_pair), None, None, None, None, None
-
-
 def rectangle_tiles(params: Tensor, rows: Tensor, origins: Tensor, height: int, width: int,
                     tile: int) -> tuple[Tensor, Tensor]:
     """``rectangle`` strokes ``params (N, 9)`` (in [0, 1]) on ``tile x tile`` squares: stroke
     ``rows[k]`` on the square at ``origins[k]`` (``(T, 2)`` int64, top, left) of a ``height x
     width`` canvas -> ``colour (T, 3, tile * tile)``, ``alpha (T, tile * tile)``; the same
     pixels as ``Rectangle.render`` with a window, differentiable in ``params``. CPU only."""
-    return _RectangleTiles.apply(params, rows.contiguous(), origins.to(torch.int64).contiguous(), height, width, tile)
+    return _Tiles.apply(params, rows.contiguous(), origins.to(torch.int64).contiguous(), height, width, tile,
+                        (_rectangle_forward, _rectangle_backward), ())
 
 
 # ---- the oil brush (``oilpaintbrush``) on tiles --------------------------------------------------
@@ -424,7 +413,8 @@ class _Tiles(torch.autograd.Function):
         params = params.contiguous()
         T, P = rows.shape[0], tile * tile
         colour, alpha = params.new_empty(T, 3, P), params.new_empty(T, P)
-        kernels[0](_np(params), _np(rows), _np(origins), height, width, tile, *extra, colour.numpy(), alpha.numpy())
+        _launch(kernels[0], _np(params), _np(rows), _np(origins), height, width, tile, *extra, colour.numpy(),
+                alpha.numpy())
         ctx.save_for_backward(params, rows, origins)
         ctx.setup = height, width, tile, kernels, extra
         return colour, alpha
@@ -437,8 +427,8 @@ class _Tiles(torch.autograd.Function):
         grad_colour = params.new_zeros(T, 3, P) if grad_colour is None else grad_colour.contiguous()
         grad_alpha = params.new_zeros(T, P) if grad_alpha is None else grad_alpha.contiguous()
         per_pair = params.new_empty(T, params.shape[1])
-        kernels[1](_np(params), _np(rows), _np(origins), height, width, tile, *extra, _np(grad_colour),
-                   _np(grad_alpha), per_pair.numpy())
+        _launch(kernels[1], _np(params), _np(rows), _np(origins), height, width, tile, *extra, _np(grad_colour),
+                _np(grad_alpha), per_pair.numpy())
         return torch.zeros_like(params).index_add_(0, rows, per_pair), None, None, None, None, None, None, None
 
 
@@ -534,7 +524,7 @@ def box_touches(terms: Tensor, rows: Tensor, centres: Tensor) -> Tensor:
     """``rectangle.rotated_box_touches``'s test of pairs: ``terms (N, 8)`` per stroke (``cx, cy,
     cos, sin`` and the reaches along u, v, x, y), ``rows (T,)``, ``centres (T, 2)`` -> ``(T,)`` bool."""
     out = torch.empty(rows.shape[0], dtype=torch.bool)
-    _box_touches(_np(terms.to(torch.float64)), _np(rows), _np(centres.to(torch.float64)), out.numpy())
+    _launch(_box_touches, _np(terms.to(torch.float64)), _np(rows), _np(centres.to(torch.float64)), out.numpy())
     return out
 
 
@@ -632,7 +622,7 @@ def paint_rectangles(params: Tensor, boxes: Tensor, canvas: Tensor, top: int, he
     """Paint ``rectangle`` strokes ``params (N, 9)`` (in [0, 1]; ``boxes (N, 4)`` their
     ``bounding_boxes``) in order onto ``canvas (3, h, w)`` in place: rows ``top .. top + h - 1``
     of a ``height x width`` picture (``w <= width``). Float32 or float64 CPU tensors."""
-    _rectangle_paint(_np(params), _paint_boxes(boxes, height, width), canvas.numpy(), top, height, width)
+    _launch(_rectangle_paint, _np(params), _paint_boxes(boxes, height, width), canvas.numpy(), top, height, width)
 
 
 def paint_oil(params: Tensor, boxes: Tensor, canvas: Tensor, top: int, height: int, width: int,
@@ -640,8 +630,8 @@ def paint_oil(params: Tensor, boxes: Tensor, canvas: Tensor, top: int, height: i
     """``paint_rectangles`` for ``oilpaintbrush`` strokes ``params (N, 12)`` with the brush
     ``texture (2, LEVELS, TEXELS)`` and the engine's constants."""
     tex = _np(texture.to(torch.float64))  # no copy when it is already float64 (the oil brush caches it)
-    _oil_paint(_np(params), _paint_boxes(boxes, height, width), canvas.numpy(), top, height, width, tex,
-               float(start_round), float(luminance_floor))
+    _launch(_oil_paint, _np(params), _paint_boxes(boxes, height, width), canvas.numpy(), top, height, width, tex,
+            float(start_round), float(luminance_floor))
 
 
 # ---- curved strokes (``markerpen``, ``watercolor``) onto whole canvases ---------------------------
@@ -780,8 +770,8 @@ def paint_curves(params: Tensor, boxes: Tensor, canvas: Tensor, top: int, height
     """``paint_rectangles`` for ``markerpen`` (``params (N, 12)``) or, with ``watercolor``,
     ``watercolor`` strokes (``params (N, 15)``, ``centre_density`` its pigment on the centre line);
     ``max_radius``: ``bezier.MAX_RADIUS``."""
-    _curve_paint(_np(params), _paint_boxes(boxes, height, width), canvas.numpy(), top, height, width,
-                 float(max_radius), bool(watercolor), float(centre_density), params.shape[1] - 1)
+    _launch(_curve_paint, _np(params), _paint_boxes(boxes, height, width), canvas.numpy(), top, height, width,
+            float(max_radius), bool(watercolor), float(centre_density), params.shape[1] - 1)
 
 
 if numba is not None:
@@ -801,7 +791,7 @@ def to_rgb8(pixels: Tensor) -> np.ndarray:
     to even (as ``torch.round``), in one pass. Any strides; CPU float32 or float64."""
     out = np.empty((pixels.shape[1], pixels.shape[2], 3), np.uint8)
     values = pixels.detach().numpy()
-    _to_rgb8(values, np.array([0.0, 1.0, 255.0], values.dtype), out)
+    _launch(_to_rgb8, values, np.array([0.0, 1.0, 255.0], values.dtype), out)
     return out
 
 

@@ -6,8 +6,9 @@
 # - Debian packages (apt-get, through sudo when not root), each only when missing:
 #   python3-venv when this Python cannot make a virtual environment; libmypaint-1.5-1 and
 #   mypaint-brushes for the `mypaint` stroke type; librsvg2-bin (rsvg-convert) with which the
-#   tests check SVG export. If they cannot be installed, setup warns and the features (and
-#   their tests) that need them say so; everything else works.
+#   tests check SVG export; libgomp1 (OpenMP) for numba's thread pool. If they cannot be
+#   installed, setup warns and the features (and their tests) that need them say so; everything
+#   else works.
 # - Python packages: the project with its test and style extras (pip install -e ".[test,style]"),
 #   then the compiled CPU kernels (numba, cached on disk: about 30 s once).
 #   The venv sees the system's site-packages, so an already-installed torch is reused.
@@ -36,9 +37,12 @@ missing=()
 ldconfig -p 2>/dev/null | grep -q 'libmypaint-1.5.so.1' || missing+=(libmypaint-1.5-1)
 [ -d /usr/share/mypaint-data/1.0/brushes ] || missing+=(mypaint-brushes)
 command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)
+# GNU OpenMP: numba's thread pool for the compiled CPU kernels (without it numba uses a slower,
+# single-caller pool; neuralpaint serialises kernel launches either way)
+ldconfig -p 2>/dev/null | grep -q 'libgomp.so.1' || missing+=(libgomp1)
 if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}" \
-    || echo "setup: WARNING: could not install ${missing[*]}; MyPaint strokes and SVG checks will be unavailable" >&2
+    || echo "setup: WARNING: could not install ${missing[*]}; MyPaint strokes and SVG checks (libmypaint, rsvg-convert) or the OpenMP thread pool (libgomp1) will be unavailable" >&2
 fi
 
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,style]"

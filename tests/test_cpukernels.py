@@ -180,3 +180,35 @@ def test_curve_kernel_has_no_gaps_on_extreme_tapers():
         area += float(exact.sum())
     print(f"pixels off by more than 0.25: {wrong} of {area:.0f} covered")
     assert wrong < 0.001 * area
+
+
+def test_kernels_can_be_called_from_two_threads_with_numba_fallback_pool():
+    """The animation renders in a second thread while the main one may render too; numba's
+    fallback pool (workqueue, used without OpenMP or TBB) aborts the process when two threads
+    launch at once unless the launches are serialised."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import threading, torch
+        from neuralpaint.compositing import render_painting
+        from neuralpaint.strokes import get_stroke_type
+        stroke = get_stroke_type("rectangle")
+        params = stroke.sample_painting(200, torch.Generator().manual_seed(0))
+        expected = render_painting(stroke, params, 96, 96)
+        results = []
+        def work():
+            for _ in range(20):
+                results.append(render_painting(stroke, params, 96, 96))
+        threads = [threading.Thread(target=work) for _ in range(2)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        assert len(results) == 40 and all(torch.equal(r, expected) for r in results)
+        import numba
+        print("layer", numba.threading_layer())
+    """)
+    env = {**__import__("os").environ, "NUMBA_THREADING_LAYER": "workqueue"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "layer workqueue" in done.stdout
