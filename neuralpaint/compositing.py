@@ -109,7 +109,7 @@ def render_painting(
         raise ValueError(f"canvas must be (3, {height}, {width}), got {tuple(canvas.shape)}")
     out = blank_canvas(height, width, canvas_colour, params.device, params.dtype) if canvas is None else canvas
     work = out if out.is_contiguous() and out.dtype == params.dtype else out.to(params.dtype).contiguous()
-    if stroke.paint_onto(params[:0], work, 0, height, width):  # a compiled kernel serves these tensors
+    if stroke.can_paint_onto(params, work):  # a compiled kernel serves these tensors
         for done in range(0, params.shape[0], KERNEL_STROKES):
             part = params[done : done + KERNEL_STROKES]
             stroke.paint_onto(part, work, 0, height, width)

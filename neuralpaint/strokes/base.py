@@ -193,13 +193,17 @@ class StrokeType:
         gradient, where the stroke type's compiled kernel (``_paint_kernel``) serves these
         tensors: the canvas holds rows ``top .. top + h - 1`` (and the first ``w`` columns) of a
         ``height x width`` picture. Returns ``False``, having done nothing, where none does (the
-        caller then renders with ``render``)."""
-        if not (self._has_kernel("_paint_kernel") and cpukernels.available(params, canvas) and canvas.is_contiguous()):
+        caller then renders with ``render``; ``can_paint_onto`` tells beforehand)."""
+        if not self.can_paint_onto(params, canvas):
             return False
         self.check_params(params)
         params = params.detach().clamp(0.0, 1.0)
         self._paint_kernel(params, self.bounding_boxes(params, height, width), canvas, top, height, width)
         return True
+
+    def can_paint_onto(self, params: Tensor, canvas: Tensor) -> bool:
+        """Whether ``paint_onto`` paints these tensors (a kernel for this stroke type serves them)."""
+        return self._has_kernel("_paint_kernel") and cpukernels.available(params, canvas) and canvas.is_contiguous()
 
     # Compiled CPU kernels (``neuralpaint.cpukernels``), for stroke types that have them:
     # ``_tile_kernel(params, rows, origins, height, width, tile) -> colour (T, 3, P), alpha (T, P)``
