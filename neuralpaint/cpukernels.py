@@ -635,20 +635,30 @@ def paint_oil(params: Tensor, boxes: Tensor, canvas: Tensor, top: int, height: i
 
 
 # ---- curved strokes (``markerpen``, ``watercolor``) onto whole canvases ---------------------------
-# The deepest point of a tapered quadratic Bezier towards each pixel, as ``strokes.bezier``: the
-# best of evenly spaced samples of t (more than the tensor code takes) and of the previous pixel's
-# answer along the row, then Newton's method on the stationarity condition. Each row only visits the
-# pixels near the curve: the curve is cut into CURVE_PIECES pieces whose chords it leaves by at most
-# |C| h^2 / 4 (h = 1 / CURVE_PIECES), and the row's span is that of the pieces' thickened chords.
+# The deepest point of a tapered quadratic Bezier towards each pixel, as ``strokes.bezier``. Each
+# row only visits the pixels near the curve: the curve is cut into CURVE_PIECES pieces whose chords
+# it leaves by at most |C| h^2 / 4 (h = 1 / CURVE_PIECES), and the row's span is that of the
+# pieces' thickened chords. Along the span a full search (``_deepest``: the best of evenly spaced
+# samples of t and of the last answer, then Newton's method) runs only every CURVE_BLOCK pixels.
+# Where the two answers at a block's ends lie on one smooth branch of the curve (the deepest point
+# moved at most CURVE_REACH pixels per pixel, the tangent turned less than CURVE_TURN and, on
+# strongly bent curves, no piece of the curve away from that branch reaches the block), the pixels
+# between take t interpolated between the two, refined by CURVE_REFINE Newton steps; otherwise
+# each of them gets a full search. The depth ``min_t |B(t)-p| - r(t)`` is 1-Lipschitz along the row, so
+# a depth far outside skips the next pixels, and (marker pen) a depth far inside proves the next
+# pixels fully covered. The pixels between skips are then finished in runs by straight loops
+# (Newton step, coverage, compositing) that the compiler vectorises.
 
 CURVE_PIECES = 16
-CURVE_SAMPLES = 9  # samples of t seeding each pixel's search ...
+CURVE_SAMPLES = 9  # samples of t seeding a full search ...
 CURVE_SAMPLES_BENT = 33  # ... on strongly bent curves (|C| > CURVE_BENT |A|: two deep branches)
 CURVE_BENT = 0.5
-CURVE_SAMPLES_INSIDE = 3  # ... and where the previous pixel was deeper than CURVE_INSIDE pixels inside
-CURVE_INSIDE = 3.0
-CURVE_NEWTON_INSIDE = 1  # Newton steps there (from the neighbour's answer, one step is plenty)
-CURVE_NEWTON = 3
+CURVE_NEWTON = 3  # Newton steps of a full search
+CURVE_BLOCK = 32  # pixels from one full search to the next along a row
+CURVE_REACH = 2.0  # a block is one branch if its ends' deepest points are at most this many pixels apart per pixel ...
+CURVE_TURN = 0.9  # ... and the cosine of the angle between their tangents is at least this
+CURVE_NEAR = 4  # pieces on either side of a block's part of the curve that count as that part
+CURVE_REFINE = 2  # Newton steps from the interpolated t (one leaves errors on small, bent strokes)
 CURVE_MARGIN = 1.0  # pixels of slack for the search's error when a depth vouches for the next pixels
 
 if numba is not None:
@@ -656,6 +666,18 @@ if numba is not None:
     @njit(inline="always")
     def _quartic(t, c0, c1, c2, c3, c4):  # pragma: no cover
         return c0 + t * (c1 + t * (c2 + t * (c3 + t * c4)))
+
+    @njit(inline="always")
+    def _newton(t, c0, c1, c2, c3, c4, k):  # pragma: no cover
+        """One Newton step on the stationarity condition ``g'(t) = 2 k sqrt(g(t))`` of the depth
+        ``sqrt(g(t)) - k t``, ``g`` the quartic ``c``; clamped to [0, 1]."""
+        g = max(_quartic(t, c0, c1, c2, c3, c4), 1e-12)
+        inv = 1.0 / np.sqrt(g)
+        slope = c1 + t * (2.0 * c2 + t * (3.0 * c3 + t * 4.0 * c4))
+        curv = 2.0 * c2 + t * (6.0 * c3 + t * 12.0 * c4)
+        df = max(abs(curv - k * slope * inv), 1e-3)
+        f = slope - 2.0 * k * g * inv
+        return min(max(t - f / df, 0.0), 1.0)
 
     @njit(inline="always")
     def _deepest(px, py, q, S, height, width, k, prev, samples, steps):  # pragma: no cover
@@ -681,36 +703,111 @@ if numba is not None:
                 best_t, best_h = t, h
         t = best_t
         for _ in range(steps):
-            g = max(_quartic(t, c0, c1, c2, c3, c4), 1e-12)
-            inv = 1.0 / np.sqrt(g)
-            slope = c1 + t * (2.0 * c2 + t * (3.0 * c3 + t * 4.0 * c4))
-            curv = 2.0 * c2 + t * (6.0 * c3 + t * 12.0 * c4)
-            df = max(abs(curv - k * slope * inv), 1e-3)
-            f = slope - 2.0 * k * g * inv
-            t = min(max(t - f / df, 0.0), 1.0)
+            t = _newton(t, c0, c1, c2, c3, c4, k)
         return t, np.sqrt(max(_quartic(t, c0, c1, c2, c3, c4), 0.0) + 1e-8)
 
     @njit(inline="always")
-    def _curve_span(py, q, height, width, reach, left, right):  # pragma: no cover
-        """Pixels ``[x0, x1)`` of the row with centre ``py`` within ``reach`` pixels of the curve."""
+    def _curve_pieces(q, height, width, r0, k, pieces):  # pragma: no cover
+        """Row ``i`` of ``pieces (CURVE_PIECES, 5)``: the box ``x_min, x_max, y_min, y_max`` of
+        piece ``i``'s chord and how far the stroke reaches beyond it (the piece's largest
+        half-width plus the chord's error)."""
         x0, y0 = q[0] * width, q[1] * height
         ax, ay = 2.0 * (q[2] * width - x0), 2.0 * (q[3] * height - y0)
         cx, cy = x0 - 2.0 * q[2] * width + q[4] * width, y0 - 2.0 * q[3] * height + q[5] * height
         h = 1.0 / CURVE_PIECES
-        grow = reach + np.sqrt(cx * cx + cy * cy) * h * h / 4.0
-        lo, hi = 1e30, -1e30
+        bulge = np.sqrt(cx * cx + cy * cy) * h * h / 4.0
         xa, ya = x0, y0
-        for i in range(1, CURVE_PIECES + 1):
-            t = i * h
+        for i in range(CURVE_PIECES):
+            t = (i + 1) * h
             xb, yb = x0 + t * (ax + t * cx), y0 + t * (ay + t * cy)
-            if min(ya, yb) - grow <= py <= max(ya, yb) + grow:
-                lo, hi = min(lo, min(xa, xb) - grow), max(hi, max(xa, xb) + grow)
+            pieces[i, 0], pieces[i, 1] = min(xa, xb), max(xa, xb)
+            pieces[i, 2], pieces[i, 3] = min(ya, yb), max(ya, yb)
+            pieces[i, 4] = max(r0 + k * (t - h), r0 + k * t) + bulge
             xa, ya = xb, yb
+
+    @njit(inline="always")
+    def _curve_span(py, pieces, left, right):  # pragma: no cover
+        """Pixels ``[x0, x1)`` of the row with centre ``py`` that the stroke of ``pieces`` may
+        reach (its edge included), inside ``[left, right)``."""
+        lo, hi = 1e30, -1e30
+        for i in range(CURVE_PIECES):
+            grow = pieces[i, 4] + 1.0
+            if pieces[i, 2] - grow <= py <= pieces[i, 3] + grow:
+                lo, hi = min(lo, pieces[i, 0] - grow), max(hi, pieces[i, 1] + grow)
         if lo > hi:
             return 0, 0
         a = max(left, int(np.floor(lo - 0.5)))
         b = min(right, int(np.ceil(hi - 0.5)) + 1)
         return a, max(a, b)
+
+    @njit(inline="always")
+    def _alone(pieces, t, tb, xa, xb, py, depth):  # pragma: no cover
+        """Whether no piece of the curve away from the part between ``t`` and ``tb`` (and
+        ``CURVE_NEAR`` pieces on either side) can reach deeper than ``depth`` into the pixels ``xa .. xb`` of the row
+        with centre ``py``."""
+        first = int(min(t, tb) * CURVE_PIECES) - CURVE_NEAR
+        last = int(max(t, tb) * CURVE_PIECES) + CURVE_NEAR
+        for i in range(CURVE_PIECES):
+            if first <= i <= last:
+                continue
+            gx = max(0.0, max(pieces[i, 0] - (xb + 0.5), (xa + 0.5) - pieces[i, 1]))
+            gy = max(0.0, max(pieces[i, 2] - py, py - pieces[i, 3]))
+            if np.sqrt(gx * gx + gy * gy) - pieces[i, 4] < depth:
+                return False
+        return True
+
+    @njit(inline="always")
+    def _one_branch(t, tb, pixels, ax, ay, cx, cy):  # pragma: no cover
+        """Whether the deepest points ``t``, ``tb`` of two pixels ``pixels`` apart on a row lie on
+        one smooth branch of the curve ``P0 + t A + t^2 C``: close along it, tangents alike."""
+        mx, my = (tb - t) * (ax + (tb + t) * cx), (tb - t) * (ay + (tb + t) * cy)  # B(tb) - B(t)
+        ux, uy = ax + 2.0 * t * cx, ay + 2.0 * t * cy
+        vx, vy = ax + 2.0 * tb * cx, ay + 2.0 * tb * cy
+        dot = ux * vx + uy * vy
+        return (mx * mx + my * my <= (CURVE_REACH * pixels) ** 2 and dot > 0.0
+                and dot * dot >= CURVE_TURN * CURVE_TURN * (ux * ux + uy * uy) * (vx * vx + vy * vy))
+
+    # The run loops: one store each and no calls, so that they vectorise. Pixel ``i`` of a run has
+    # centre ``px0 + i``; ``c0..c2`` of its quartic are rebuilt from the row's terms.
+    @njit(inline="always")
+    def _refine_run(n, seeds, px0, X0, dy, ax, ay, cx, cy, k, out_t):  # pragma: no cover
+        aa, c3, c4 = ax * ax + ay * ay, 2.0 * (ax * cx + ay * cy), cx * cx + cy * cy
+        for i in range(n):
+            dx = X0 - (px0 + i)
+            c0, c1, c2 = dx * dx + dy * dy, 2.0 * (dx * ax + dy * ay), aa + 2.0 * (dx * cx + dy * cy)
+            t = seeds[i]
+            for _ in range(CURVE_REFINE):
+                t = _newton(t, c0, c1, c2, c3, c4, k)
+            # Newton's method finds stationary points: an end of the curve may still reach deeper
+            h = np.sqrt(max(_quartic(t, c0, c1, c2, c3, c4), 0.0)) - k * t
+            h0 = np.sqrt(max(c0, 0.0))
+            h1 = np.sqrt(max(c0 + c1 + c2 + c3 + c4, 0.0)) - k
+            t = 0.0 if h0 < min(h, h1) else (1.0 if h1 < h else t)
+            out_t[i] = t
+
+    @njit(inline="always")
+    def _alpha_run(n, ts, px0, X0, dy, ax, ay, cx, cy, k, r0, opacity, watercolor, centre_density,
+                   out_a):  # pragma: no cover
+        aa, c3, c4 = ax * ax + ay * ay, 2.0 * (ax * cx + ay * cy), cx * cx + cy * cy
+        for i in range(n):
+            t = ts[i]
+            dx = X0 - (px0 + i)
+            g = _quartic(t, dx * dx + dy * dy, 2.0 * (dx * ax + dy * ay), aa + 2.0 * (dx * cx + dy * cy), c3, c4)
+            dist = np.sqrt(max(g, 0.0) + 1e-8)
+            radius = r0 + k * t
+            cover = _coverage(dist, radius)[0]
+            if watercolor:  # pigment gathers at the rim
+                rim = min(dist / (radius + 1e-3), 1.0)
+                cover *= centre_density + (1.0 - centre_density) * rim * rim
+            out_a[i] = cover * opacity
+
+    @njit(inline="always")
+    def _composite_run(n, canvas, r, x0, a, ts, q, watercolor):  # pragma: no cover
+        for ch in range(3):
+            c = q[8 + ch]
+            dc = q[11 + ch] - c if watercolor else 0.0  # watercolor: colour along the curve
+            for i in range(n):
+                canvas[ch, r, x0 + i] += a[i] * (c + dc * ts[i] - canvas[ch, r, x0 + i])
 
     @njit(parallel=True, cache=True, fastmath=True)
     def _curve_paint(params, boxes, canvas, top, height, width, max_radius, watercolor, centre_density,
@@ -720,6 +817,8 @@ if numba is not None:
         S = max(height, width)
         rows, cols = canvas.shape[1], canvas.shape[2]
         for part in prange(PARTS):
+            seeds, ts, alphas = np.empty(cols), np.empty(cols), np.empty(cols)
+            pieces = np.empty((CURVE_PIECES, 5))
             for r in range(part, rows, PARTS):
                 y = top + r
                 py = y + 0.5
@@ -729,40 +828,63 @@ if numba is not None:
                     q = params[n]
                     r0, r2 = q[6] * (max_radius * S), q[7] * (max_radius * S)
                     k = r2 - r0
-                    ax, ay = q[2] * width - q[0] * width, q[3] * height - q[1] * height
-                    cx = (q[0] - 2.0 * q[2] + q[4]) * width
-                    cy = (q[1] - 2.0 * q[3] + q[5]) * height
-                    bent = cx * cx + cy * cy > CURVE_BENT * CURVE_BENT * 4.0 * (ax * ax + ay * ay)
+                    X0, Y0 = q[0] * width, q[1] * height
+                    ax, ay = 2.0 * (q[2] * width - X0), 2.0 * (q[3] * height - Y0)
+                    cx = X0 - 2.0 * q[2] * width + q[4] * width
+                    cy = Y0 - 2.0 * q[3] * height + q[5] * height
+                    bent = cx * cx + cy * cy > CURVE_BENT * CURVE_BENT * (ax * ax + ay * ay)
                     samples = CURVE_SAMPLES_BENT if bent else CURVE_SAMPLES
-                    x0, x1 = _curve_span(py, q, height, width, max(r0, r2) + 1.0, boxes[n, 1],
-                                         min(boxes[n, 3], cols))
-                    prev, inside = -1.0, False
-                    x = x0
-                    while x < x1:
-                        # deep inside, past the first pixel, the neighbour's answer and a few samples do
-                        t, dist = _deepest(x + 0.5, py, q, S, height, width, k, prev,
-                                           CURVE_SAMPLES_INSIDE if inside and not bent else samples,
-                                           CURVE_NEWTON_INSIDE if inside and not bent else CURVE_NEWTON)
-                        prev = t
-                        radius = r0 + k * t
-                        depth = dist - radius  # 1-Lipschitz along the row: it bounds the next pixels
-                        inside = depth <= -CURVE_INSIDE
-                        if depth >= 1.5 + CURVE_MARGIN:  # the next pixels are still outside: skip them
-                            x += int(depth - 0.5 - CURVE_MARGIN)
+                    _curve_pieces(q, height, width, r0, k, pieces)
+                    x0, x1 = _curve_span(py, pieces, boxes[n, 1], min(boxes[n, 3], cols))
+                    dy = Y0 - py
+                    x, start, known = x0, -1, False  # start: of the run of seeded pixels (-1: none)
+                    t, dist, depth = -1.0, 0.0, 0.0
+                    while True:
+                        if x < x1:
+                            if not known:
+                                t, dist = _deepest(x + 0.5, py, q, S, height, width, k, t, samples, CURVE_NEWTON)
+                            known = False
+                            depth = dist - (r0 + k * t)
+                        # marker pen deep inside: this pixel and the next ones are fully covered
+                        fill = 0 if watercolor or x >= x1 else min(int(-depth - 0.5 - CURVE_MARGIN), x1 - x)
+                        if x >= x1 or depth >= 1.5 + CURVE_MARGIN or fill > 1:
+                            if start >= 0:  # finish the run [start, x)
+                                m = x - start
+                                _refine_run(m, seeds[start:], start + 0.5, X0, dy, ax, ay, cx, cy, k, ts)
+                                _alpha_run(m, ts, start + 0.5, X0, dy, ax, ay, cx, cy, k, r0, q[alpha_index],
+                                           watercolor, centre_density, alphas)
+                                _composite_run(m, canvas, r, start, alphas, ts, q, watercolor)
+                                start = -1
+                            if x >= x1:
+                                break
+                            if fill > 1:
+                                for ch in range(3):
+                                    for xx in range(x, x + fill):
+                                        canvas[ch, r, xx] += q[alpha_index] * (q[8 + ch] - canvas[ch, r, xx])
+                                x += fill
+                            else:  # still outside: skip the pixels the depth vouches for
+                                x += int(depth - 0.5 - CURVE_MARGIN)
                             continue
-                        cover = _coverage(dist, radius)[0]
-                        run = 1
-                        if watercolor:
-                            rim = min(dist / (radius + 1e-3), 1.0)
-                            cover *= centre_density + (1.0 - centre_density) * rim * rim
-                        elif depth <= -1.5 - CURVE_MARGIN:  # the next pixels are fully covered too
-                            run = min(int(-depth - 0.5 - CURVE_MARGIN), x1 - x)
-                        a = cover * q[alpha_index]
-                        for xx in range(x, x + run):
-                            for ch in range(3):
-                                colour = q[8 + ch] + (q[11 + ch] - q[8 + ch]) * t if watercolor else q[8 + ch]
-                                canvas[ch, r, xx] += a * (colour - canvas[ch, r, xx])
-                        x += run
+                        if start < 0:
+                            start = x
+                        seeds[x] = t
+                        x += 1
+                        xb = min(x - 1 + CURVE_BLOCK, x1 - 1)  # the block's far end
+                        if xb <= x:
+                            continue
+                        tb, db = _deepest(xb + 0.5, py, q, S, height, width, k, t, samples, CURVE_NEWTON)
+                        # one branch; in the caps of bent curves (where an end is deepest), no
+                        # other part of the curve deeper than the cap (its depth is largest at the
+                        # block's ends) or than the edge
+                        if (_one_branch(t, tb, xb - x + 1, ax, ay, cx, cy)
+                                and (not bent or 0.0 < min(t, tb) <= max(t, tb) < 1.0
+                                     or _alone(pieces, t, tb, x - 1, xb, py,
+                                               min(0.5, max(depth, db - (r0 + k * tb)))))):
+                            step = (tb - t) / (xb - x + 1)
+                            for i in range(xb - x):
+                                seeds[x + i] = t + step * (i + 1)
+                            x = xb
+                            t, dist, known = tb, db, True
 
 
 def paint_curves(params: Tensor, boxes: Tensor, canvas: Tensor, top: int, height: int, width: int,
