@@ -561,11 +561,16 @@ if numba is not None:
         x1 = min(right, int(np.ceil(hi + cx - 0.5)) + 2)
         return x0, max(x0, x1)
 
+    # The pixel loops below store one array each and call nothing that branches, so that the
+    # compiler vectorises them: alpha (and the brush's texture values) into row buffers first,
+    # then the compositing, one colour channel at a time.
+
     @njit(parallel=True, cache=True, fastmath=True)
     def _rectangle_paint(params, boxes, canvas, top, height, width):  # pragma: no cover
         S = max(height, width)
         rows, cols = canvas.shape[1], canvas.shape[2]
         for part in prange(PARTS):
+            alpha = np.empty(cols)
             for r in range(part, rows, PARTS):
                 y = top + r
                 for k in range(params.shape[0]):
@@ -577,37 +582,54 @@ if numba is not None:
                     c, s = np.cos(q[4] * np.pi), np.sin(q[4] * np.pi)
                     dy = y + 0.5 - cy
                     x0, x1 = _span(dy, cx, c, s, hl + 0.5, ht + 0.5, boxes[k, 1], min(boxes[k, 3], cols))
-                    for x in range(x0, x1):
-                        dx = x + 0.5 - cx
-                        a = _coverage(dx * c + dy * s, hl)[0] * _coverage(dy * c - dx * s, ht)[0] * q[8]
-                        for ch in range(3):
-                            canvas[ch, r, x] += a * (q[5 + ch] - canvas[ch, r, x])
+                    for i in range(x1 - x0):
+                        dx = x0 + i + 0.5 - cx
+                        alpha[i] = _coverage(dx * c + dy * s, hl)[0] * _coverage(dy * c - dx * s, ht)[0] * q[8]
+                    for ch in range(3):
+                        colour = q[5 + ch]
+                        for i in range(x1 - x0):
+                            canvas[ch, r, x0 + i] += alpha[i] * (colour - canvas[ch, r, x0 + i])
 
     @njit(parallel=True, cache=True, fastmath=True)
     def _oil_paint(params, boxes, canvas, top, height, width, tex, start_round, lum_floor):  # pragma: no cover
         S = max(height, width)
-        levels = tex.shape[1]
+        levels, texels = tex.shape[1], tex.shape[2]
         rows, cols = canvas.shape[1], canvas.shape[2]
         for part in prange(PARTS):
+            density, end, alpha = np.empty(cols), np.empty(cols), np.empty(cols)
             for r in range(part, rows, PARTS):
                 y = top + r
                 for k in range(params.shape[0]):
                     if y < boxes[k, 0] or y >= boxes[k, 2]:
                         continue
                     q = params[k]
-                    cx, cy, c, s, length, breadth, level, y0, wy, _ = _oil_stroke(q, S, height, width, levels,
-                                                                                  tex.shape[2])
+                    cx, cy, c, s, length, breadth, level, y0, wy, _ = _oil_stroke(q, S, height, width, levels, texels)
                     dy = y + 0.5 - cy
                     x0, x1 = _span(dy, cx, c, s, 0.5 * length + 0.5, 0.5 * breadth + 0.5, boxes[k, 1],
                                    min(boxes[k, 3], cols))
-                    for x in range(x0, x1):
-                        pix = _oil_pixel(x + 0.5 - cx, dy, c, s, length, breadth, tex, y0, wy, start_round)
-                        density, cu, cv, along = pix[4], pix[13], pix[16], pix[20]
-                        a = cu * cv * density * q[11]
-                        lum = lum_floor + (1.0 - lum_floor) * density
-                        for ch in range(3):
-                            colour = (q[5 + ch] + (q[8 + ch] - q[5 + ch]) * along) * lum
-                            canvas[ch, r, x] += a * (colour - canvas[ch, r, x])
+                    m = x1 - x0
+                    to_unit = 1.0 / (0.5 * breadth + 1e-6)  # v -> v across the brush, in [-1, 1]
+                    for i in range(m):  # the texture lookups (gathers: scalar)
+                        vu = (dy * c - (x0 + i + 0.5 - cx) * s) * to_unit
+                        ix = min(max((vu + 1.0) * 0.5 * (texels - 1), 0.0), texels - 1.0)
+                        density[i] = _texture(tex, 0, ix, y0, wy)[0]
+                        end[i] = _texture(tex, 1, ix, y0, wy)[0]
+                    for i in range(m):  # as _oil_pixel, without the derivatives
+                        dx = x0 + i + 0.5 - cx
+                        u, v = dx * c + dy * s, dy * c - dx * s
+                        vu = v * to_unit
+                        start = start_round * (1.0 - np.sqrt(max(1.0 - vu * vu, 0.0) + 1e-12))
+                        centre = 0.5 * (start - end[i]) * length
+                        half_len = 0.5 * (1.0 - start - end[i]) * length
+                        alpha[i] = (_coverage(u - centre, half_len)[0] * _coverage(v, 0.5 * breadth)[0]
+                                    * density[i] * q[11])
+                    to_along = 1.0 / (length + 1e-6)
+                    for ch in range(3):
+                        c0, dc = q[5 + ch], q[8 + ch] - q[5 + ch]
+                        for i in range(m):
+                            along = min(max(((x0 + i + 0.5 - cx) * c + dy * s) * to_along + 0.5, 0.0), 1.0)
+                            colour = (c0 + dc * along) * (lum_floor + (1.0 - lum_floor) * density[i])
+                            canvas[ch, r, x0 + i] += alpha[i] * (colour - canvas[ch, r, x0 + i])
 
 
 def _paint_boxes(boxes: Tensor, height: int, width: int) -> np.ndarray:
