@@ -702,10 +702,17 @@ if numba is not None:
         return min(max(t - f / df, 0.0), 1.0)
 
     @njit(inline="always")
-    def _deepest(px, py, q, S, height, width, k, prev, samples, steps):  # pragma: no cover
+    def _depth(t, c0, c1, c2, c3, c4, k):  # pragma: no cover
+        return np.sqrt(max(_quartic(t, c0, c1, c2, c3, c4), 0.0)) - k * t
+
+    @njit(inline="always")
+    def _deepest(px, py, q, S, height, width, k, prev, samples, steps, second):  # pragma: no cover
         """``t`` and distance of the point of the curve of ``q`` reaching deepest towards pixel centre
-        ``(px, py)``, for a half-width growing by ``k`` pixels per unit t: the best of ``samples``
-        evenly spaced values of ``t`` and ``prev`` (< 0: none), then ``steps`` of Newton's method."""
+        ``(px, py)``, for a half-width growing by ``k`` pixels per unit t: the deepest of ``samples``
+        evenly spaced values of ``t`` and ``prev`` (< 0: none), then ``steps`` of Newton's method;
+        with ``second``, Newton's method also runs from the second deepest local minimum of the
+        samples (another branch of a bent curve, or a narrow basin at a thin end) and the deeper
+        answer wins."""
         x0, y0 = q[0] * width, q[1] * height
         ax, ay = 2.0 * (q[2] * width - x0), 2.0 * (q[3] * height - y0)
         cx, cy = x0 - 2.0 * q[2] * width + q[4] * width, y0 - 2.0 * q[3] * height + q[5] * height
@@ -715,17 +722,31 @@ if numba is not None:
         c2 = ax * ax + ay * ay + 2.0 * (dx * cx + dy * cy)
         c3 = 2.0 * (ax * cx + ay * cy)
         c4 = cx * cx + cy * cy
-        best_t, best_h = 0.0, 1e300
+        # the two deepest local minima of the samples; h2, h1: the two samples before sample i
+        best_t, best_h, other_t, other_h = 0.0, 1e300, 0.0, 1e300
+        h2, h1 = 1e300, 1e300
         for i in range(samples + 1):
-            t = i / (samples - 1) if i < samples else prev
-            if t < 0.0:
-                continue
-            h = np.sqrt(max(_quartic(t, c0, c1, c2, c3, c4), 0.0)) - k * t
+            h = _depth(i / (samples - 1), c0, c1, c2, c3, c4, k) if i < samples else h2
+            if i >= 1 and h1 <= h2 and h1 <= h:  # sample i - 1 is a local minimum (the ends: one side)
+                t = (i - 1) / (samples - 1)
+                if h1 < best_h:
+                    other_t, other_h, best_t, best_h = best_t, best_h, t, h1
+                elif h1 < other_h:
+                    other_t, other_h = t, h1
+            h2, h1 = h1, h
+        if prev >= 0.0:
+            h = _depth(prev, c0, c1, c2, c3, c4, k)
             if h < best_h:
-                best_t, best_h = t, h
+                best_t, best_h = prev, h
         t = best_t
         for _ in range(steps):
             t = _newton(t, c0, c1, c2, c3, c4, k)
+        if second and other_h < 1e300:
+            u = other_t
+            for _ in range(steps):
+                u = _newton(u, c0, c1, c2, c3, c4, k)
+            if _depth(u, c0, c1, c2, c3, c4, k) < _depth(t, c0, c1, c2, c3, c4, k):
+                t = u
         return t, np.sqrt(max(_quartic(t, c0, c1, c2, c3, c4), 0.0) + 1e-8)
 
     @njit(inline="always")
@@ -879,7 +900,7 @@ if numba is not None:
                     while True:
                         if x < x1:
                             if not known:
-                                t, dist = _deepest(x + 0.5, py, q, S, height, width, k, t, samples, CURVE_NEWTON)
+                                t, dist = _deepest(x + 0.5, py, q, S, height, width, k, t, samples, CURVE_NEWTON, bent)
                             known = False
                             depth = dist - (r0 + k * t)
                         # marker pen deep inside: this pixel and the next ones are fully covered
@@ -909,7 +930,7 @@ if numba is not None:
                         xb = min(x - 1 + CURVE_BLOCK, x1 - 1)  # the block's far end
                         if xb <= x:
                             continue
-                        tb, db = _deepest(xb + 0.5, py, q, S, height, width, k, t, samples, CURVE_NEWTON)
+                        tb, db = _deepest(xb + 0.5, py, q, S, height, width, k, t, samples, CURVE_NEWTON, bent)
                         # one branch; in the caps of bent curves (where an end is deepest), no
                         # other part of the curve deeper than the cap (its depth is largest at the
                         # block's ends) or than the edge

@@ -218,8 +218,9 @@ def test_curve_kernel_is_resolution_independent(name):
 
 def test_curve_kernel_has_no_gaps_on_extreme_tapers():
     """Strongly bent strokes, thin at one end: the kernel's coverage against a brute-force
-    deepest point (2001 samples of the curve). Measured: 10 pixels of about 23 000 off by more
-    than 0.25, against 81 for the engine's culled render and 292 for its plain search
+    deepest point (2001 samples of the curve). Measured: 0 pixels of about 23 000 off by more
+    than 0.25 (10 before the kernel ran Newton's method from a second local minimum of its samples
+    on bent curves), against 81 for the engine's culled render and 292 for its plain search
     (``test_engines.test_culled_render_closes_the_gaps_of_extreme_tapers``)."""
     from test_engines import _exact_marker_coverage
 
@@ -239,7 +240,7 @@ def test_curve_kernel_has_no_gaps_on_extreme_tapers():
         wrong += int(((canvas[0] - exact).abs() > 0.25).sum())
         area += float(exact.sum())
     print(f"pixels off by more than 0.25: {wrong} of {area:.0f} covered")
-    assert wrong < 0.001 * area
+    assert wrong <= 3  # 0 measured; a pixel or two of slack for other CPUs' rounding
 
 
 def test_kernels_can_be_called_from_two_threads_with_numba_fallback_pool():
