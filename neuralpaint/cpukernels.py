@@ -690,6 +690,15 @@ if numba is not None:
         return c0 + t * (c1 + t * (c2 + t * (c3 + t * c4)))
 
     @njit(inline="always")
+    def _curve_terms(q, height, width):  # pragma: no cover
+        """``P0`` and the terms ``A``, ``C`` of ``B(t) = P0 + t A + t^2 C`` in pixels:
+        ``x0, y0, ax, ay, cx, cy``."""
+        x0, y0 = q[0] * width, q[1] * height
+        ax, ay = 2.0 * (q[2] * width - x0), 2.0 * (q[3] * height - y0)
+        cx, cy = x0 - 2.0 * q[2] * width + q[4] * width, y0 - 2.0 * q[3] * height + q[5] * height
+        return x0, y0, ax, ay, cx, cy
+
+    @njit(inline="always")
     def _newton(t, c0, c1, c2, c3, c4, k):  # pragma: no cover
         """One Newton step on the stationarity condition ``g'(t) = 2 k sqrt(g(t))`` of the depth
         ``sqrt(g(t)) - k t``, ``g`` the quartic ``c``; clamped to [0, 1]."""
@@ -713,9 +722,7 @@ if numba is not None:
         with ``second``, Newton's method also runs from the second deepest local minimum of the
         samples (another branch of a bent curve, or a narrow basin at a thin end) and the deeper
         answer wins."""
-        x0, y0 = q[0] * width, q[1] * height
-        ax, ay = 2.0 * (q[2] * width - x0), 2.0 * (q[3] * height - y0)
-        cx, cy = x0 - 2.0 * q[2] * width + q[4] * width, y0 - 2.0 * q[3] * height + q[5] * height
+        x0, y0, ax, ay, cx, cy = _curve_terms(q, height, width)
         dx, dy = x0 - px, y0 - py
         c0 = dx * dx + dy * dy
         c1 = 2.0 * (dx * ax + dy * ay)
@@ -751,12 +758,10 @@ if numba is not None:
 
     @njit(inline="always")
     def _curve_pieces(q, height, width, r0, k, pieces):  # pragma: no cover
-        """Row ``i`` of ``pieces (CURVE_PIECES, 5)``: the box ``x_min, x_max, y_min, y_max`` of
+        """Row ``i`` of ``pieces (CURVE_PIECES, 5)`` (filled in place): the box ``x_min, x_max, y_min, y_max`` of
         piece ``i``'s chord and how far the stroke reaches beyond it (the piece's largest
         half-width plus the chord's error)."""
-        x0, y0 = q[0] * width, q[1] * height
-        ax, ay = 2.0 * (q[2] * width - x0), 2.0 * (q[3] * height - y0)
-        cx, cy = x0 - 2.0 * q[2] * width + q[4] * width, y0 - 2.0 * q[3] * height + q[5] * height
+        x0, y0, ax, ay, cx, cy = _curve_terms(q, height, width)
         h = 1.0 / CURVE_PIECES
         bulge = np.sqrt(cx * cx + cy * cy) * h * h / 4.0
         xa, ya = x0, y0
@@ -874,9 +879,13 @@ if numba is not None:
         # q[11:14] along the curve, pigment gathering at the rim
         S = max(height, width)
         rows, cols = canvas.shape[1], canvas.shape[2]
+        pieces = np.empty((params.shape[0], CURVE_PIECES, 5))  # per stroke, for every row
+        for j in prange(params.shape[0]):
+            start_radius = params[j, 6] * (max_radius * S)
+            _curve_pieces(params[j], height, width, start_radius, params[j, 7] * (max_radius * S) - start_radius,
+                          pieces[j])
         for part in prange(PARTS):
             seeds, ts, alphas = np.empty(cols, np.float32), np.empty(cols, np.float32), np.empty(cols, np.float32)
-            pieces = np.empty((CURVE_PIECES, 5))
             for r in range(part, rows, PARTS):
                 y = top + r
                 py = y + 0.5
@@ -886,14 +895,10 @@ if numba is not None:
                     q = params[n]
                     r0, r2 = q[6] * (max_radius * S), q[7] * (max_radius * S)
                     k = r2 - r0
-                    X0, Y0 = q[0] * width, q[1] * height
-                    ax, ay = 2.0 * (q[2] * width - X0), 2.0 * (q[3] * height - Y0)
-                    cx = X0 - 2.0 * q[2] * width + q[4] * width
-                    cy = Y0 - 2.0 * q[3] * height + q[5] * height
+                    X0, Y0, ax, ay, cx, cy = _curve_terms(q, height, width)
                     bent = cx * cx + cy * cy > CURVE_BENT * CURVE_BENT * (ax * ax + ay * ay)
                     samples = CURVE_SAMPLES_BENT if bent else CURVE_SAMPLES
-                    _curve_pieces(q, height, width, r0, k, pieces)
-                    x0, x1 = _curve_span(py, pieces, boxes[n, 1], min(boxes[n, 3], cols))
+                    x0, x1 = _curve_span(py, pieces[n], boxes[n, 1], min(boxes[n, 3], cols))
                     dy = Y0 - py
                     x, start, known = x0, -1, False  # start: of the run of seeded pixels (-1: none)
                     t, dist, depth = -1.0, 0.0, 0.0
@@ -936,7 +941,7 @@ if numba is not None:
                         # block's ends) or than the edge
                         if (_one_branch(t, tb, xb - x + 1, ax, ay, cx, cy)
                                 and (not bent or 0.0 < min(t, tb) <= max(t, tb) < 1.0
-                                     or _alone(pieces, t, tb, x - 1, xb, py,
+                                     or _alone(pieces[n], t, tb, x - 1, xb, py,
                                                min(0.5, max(depth, db - (r0 + k * tb)))))):
                             step = (tb - t) / (xb - x + 1)
                             for i in range(xb - x):

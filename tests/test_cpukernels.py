@@ -160,24 +160,21 @@ def test_curve_kernel_matches_the_engine(name, monkeypatch):
 def _dense_watercolor(params: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """``watercolor`` strokes painted in order on white, each pixel's deepest point found by brute
     force (2001 samples of ``t``): the engine's definition, without its search."""
-    from neuralpaint.strokes import bezier
+    from test_engines import _curve_samples
+
     from neuralpaint.strokes.base import box_coverage
     from neuralpaint.strokes.watercolor import CENTRE_DENSITY
 
-    t = torch.linspace(0, 1, 2001, dtype=torch.float64)
     xs = torch.arange(width, dtype=torch.float64) + 0.5
     ys = torch.arange(height, dtype=torch.float64) + 0.5
     canvas = torch.ones(3, height, width, dtype=torch.float64)
-    scale = bezier.MAX_RADIUS * max(height, width)
     boxes = get_stroke_type("watercolor").bounding_boxes(params.double(), height, width)
     for p, box in zip(params.double(), boxes.tolist()):
         top, left = max(0, int(box[0])), max(0, int(box[1]))
         bottom, right = min(height, int(box[2]) + 1), min(width, int(box[3]) + 1)
         if bottom <= top or right <= left:
             continue
-        x = (1 - t) ** 2 * p[0] * width + 2 * (1 - t) * t * p[2] * width + t**2 * p[4] * width
-        y = (1 - t) ** 2 * p[1] * height + 2 * (1 - t) * t * p[3] * height + t**2 * p[5] * height
-        radius = p[6] * scale + (p[7] - p[6]) * scale * t
+        t, x, y, radius = _curve_samples(p, height, width)
         dist = ((xs[None, left:right, None] - x) ** 2 + (ys[top:bottom, None, None] - y) ** 2).sqrt()  # (h, w, t)
         best = (dist - radius).argmin(-1, keepdim=True)
         d, r, tt = dist.gather(-1, best)[..., 0], radius[best[..., 0]], t[best[..., 0]]

@@ -273,17 +273,23 @@ def test_culled_bezier_render_equals_every_pixel_render(name, monkeypatch):
     assert torch.allclose(colour * alpha_all, colour_all * alpha_all, atol=1e-4)
 
 
+def _curve_samples(params: torch.Tensor, height: int, width: int, n: int = 2001) -> tuple[torch.Tensor, ...]:
+    """``n`` evenly spaced ``t`` of a tapered curve stroke's parameters (``x0 .. y2, r0, r2``) and
+    its points ``x, y`` and half-width there, in pixels, float64: ``t, x, y, radius``."""
+    p = params.double()
+    scale = bezier.MAX_RADIUS * max(height, width)
+    t = torch.linspace(0, 1, n, dtype=torch.float64)
+    x = (1 - t) ** 2 * p[0] * width + 2 * (1 - t) * t * p[2] * width + t**2 * p[4] * width
+    y = (1 - t) ** 2 * p[1] * height + 2 * (1 - t) * t * p[3] * height + t**2 * p[5] * height
+    return t, x, y, p[6] * scale + (p[7] - p[6]) * scale * t
+
+
 def _exact_marker_coverage(params: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Coverage ``(height, width)`` of one marker stroke with the deepest point found by brute
     force (2001 samples of ``t``): the engine's definition, without its search."""
     from neuralpaint.strokes.base import box_coverage
 
-    p = params.double()
-    scale = bezier.MAX_RADIUS * max(height, width)
-    t = torch.linspace(0, 1, 2001, dtype=torch.float64)
-    x = (1 - t) ** 2 * p[0] * width + 2 * (1 - t) * t * p[2] * width + t**2 * p[4] * width
-    y = (1 - t) ** 2 * p[1] * height + 2 * (1 - t) * t * p[3] * height + t**2 * p[5] * height
-    radius = p[6] * scale + (p[7] - p[6]) * scale * t
+    _, x, y, radius = _curve_samples(params, height, width)
     xs = torch.arange(width, dtype=torch.float64) + 0.5
     rows = []
     for row in range(height):
