@@ -15,13 +15,13 @@ _LAZY = {
     "stroke_type_names": ("strokes", "stroke_type_names"),
     "paint": ("painter", "paint"),
     "PaintConfig": ("painter.config", "PaintConfig"),
-    "render_painting": ("compositing", "render_painting"),
-    "render_strokes": ("hires", "render_strokes"),
+    "render_painting": ("canvas.render", "render_painting"),
+    "render_strokes": ("canvas.render", "render_strokes"),
     "random_painting": ("random_strokes", "random_painting"),
     "load_strokes": ("strokesfile", "load_strokes"),
     "save_strokes": ("strokesfile", "save_strokes"),
     "Strokes": ("strokesfile", "Strokes"),
-    "read_image": ("images", "read_image"),
+    "read_image": ("imagefiles.io", "read_image"),
 }
 
 __all__ = ["NeuralPaintError", "PaintConfig", "StrokeType", "Strokes", "get_stroke_type", "load_strokes", "paint",

@@ -41,12 +41,12 @@ class EngineRenderer:
         at ``corners (B, 2)`` (top, left): ``colour (B, 3, side, side), alpha (B, 1, side, side)``."""
         return self.stroke.render(params, height, width, window=(side, side), offset=corners.to(params.dtype))
 
-    def render_tiles(self, params: Tensor, rows: Tensor, height: int, width: int, tile: int,
+    def render_cells(self, params: Tensor, rows: Tensor, height: int, width: int, tile: int,
                      origins: Tensor) -> tuple[Tensor, Tensor]:
         """Stroke ``params[rows[k]]`` of a ``height x width`` canvas on the ``tile x tile`` square
         at ``origins[k]`` (top, left), for ``rows (T,)``, ``origins (T, 2)``: ``colour (T, 3, tile,
         tile), alpha (T, 1, tile, tile)``."""
-        return self.stroke.render_tiles(params, rows, height, width, tile, origins)
+        return self.stroke.render_cells(params, rows, height, width, tile, origins)
 
 
 class NeuralRenderer:
@@ -95,7 +95,7 @@ class NeuralRenderer:
                                              align_corners=False)
         return sample(colour), sample(alpha)
 
-    def render_tiles(self, params: Tensor, rows: Tensor, height: int, width: int, tile: int,
+    def render_cells(self, params: Tensor, rows: Tensor, height: int, width: int, tile: int,
                      origins: Tensor) -> tuple[Tensor, Tensor]:
         """Stroke ``params[rows[k]]`` on the ``tile x tile`` square at ``origins[k]`` (top, left)
         of a ``height x width`` canvas: ``colour (T, 3, tile, tile), alpha (T, 1, tile, tile)``.

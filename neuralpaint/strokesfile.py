@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from .arrays import is_tensor
 from .errors import NeuralPaintError
 from .fileutil import atomic_write
 from .strokes import StrokeType, get_stroke_type
@@ -78,7 +78,7 @@ class Strokes:
 
     def __post_init__(self) -> None:
         params = self.params
-        if isinstance(params, torch.Tensor):
+        if is_tensor(params):
             params = params.detach().cpu().numpy()
         set_ = object.__setattr__
         set_(self, "params", np.ascontiguousarray(params, dtype=np.float32))
@@ -91,7 +91,7 @@ class Strokes:
     def from_stroke(
         cls,
         stroke: StrokeType,
-        params: np.ndarray | torch.Tensor,
+        params,
         width: int,
         height: int,
         canvas_colour: tuple[float, float, float],
@@ -109,8 +109,10 @@ class Strokes:
         """The stroke type object, built with ``stroke_options``."""
         return get_stroke_type(self.stroke_type, **self.stroke_options)
 
-    def params_tensor(self, device: torch.device | str | None = None) -> torch.Tensor:
+    def params_tensor(self, device=None):
         """A copy of ``params`` as a float32 ``(N, d)`` tensor on ``device``."""
+        import torch  # the painter's side: rendering and exporting use ``params``
+
         return torch.tensor(self.params, dtype=torch.float32, device=device)
 
 

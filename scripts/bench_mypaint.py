@@ -22,7 +22,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from neuralpaint.compositing import render_painting
+from neuralpaint.canvas.render import render_painting
 from neuralpaint.training.dataset import make_dataset
 from neuralpaint.strokes import get_stroke_type, mypaint
 

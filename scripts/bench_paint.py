@@ -28,7 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def load_square(name: str, size: int) -> np.ndarray:
-    from neuralpaint.images import read_image
+    from neuralpaint.imagefiles import read_image
 
     path = next((ROOT / "test_images").glob(f"{name}.*"))
     img = read_image(path)
@@ -64,8 +64,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    from neuralpaint.compositing import render_painting
-    from neuralpaint.images import write_image
+    from neuralpaint.canvas.render import render_painting
+    from neuralpaint.imagefiles import write_image
     from neuralpaint.painter import PaintConfig, paint_image
     from neuralpaint.strokes import get_stroke_type
 

@@ -41,7 +41,7 @@ LIBRARY_RUN = r"""
 import json, sys
 from neuralpaint.strokesfile import load_strokes, save_strokes
 from neuralpaint.style import stylize_run
-from neuralpaint.images import write_image
+from neuralpaint.imagefiles import write_image
 from neuralpaint import render_painting
 strokes_path, style, mode, out, settings = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], json.loads(sys.argv[5])
 strokes = load_strokes(strokes_path)
@@ -140,7 +140,7 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     from neuralpaint import render_painting
-    from neuralpaint.images import read_image
+    from neuralpaint.imagefiles import read_image
     from neuralpaint.strokesfile import load_strokes
     from neuralpaint.style.backbones import resolve_backbone
     from neuralpaint.style.stylize import as_image

@@ -31,7 +31,7 @@ def rsvg_version(rsvg: str) -> str:
 def measure(stroke_type: str, n: int, size: int, seed: int, raster: bool, rsvg: str, work: pathlib.Path,
             reference: np.ndarray, strokes) -> dict:
     from neuralpaint.export.svg import strokes_to_svg
-    from neuralpaint.images import read_image
+    from neuralpaint.imagefiles import read_image
 
     start = time.perf_counter()
     text = strokes_to_svg(strokes, raster=raster)
@@ -49,7 +49,7 @@ def measure(stroke_type: str, n: int, size: int, seed: int, raster: bool, rsvg: 
 
 
 def main() -> None:
-    from neuralpaint.compositing import render_painting
+    from neuralpaint.canvas.render import render_painting
     from neuralpaint.export.svg import vector_types
     from neuralpaint.random_strokes import random_painting
 

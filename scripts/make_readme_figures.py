@@ -15,8 +15,8 @@ import pathlib
 import numpy as np
 import torch
 
-from neuralpaint.compositing import render_painting
-from neuralpaint.images import write_image
+from neuralpaint.canvas.render import render_painting
+from neuralpaint.imagefiles import write_image
 from neuralpaint.random_strokes import random_painting
 from neuralpaint.strokes import get_stroke_type, stroke_type_names
 
@@ -30,7 +30,7 @@ def painting_grid(paintings: pathlib.Path, columns: list[str], out: pathlib.Path
 
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
     from bench_paint import load_square
-    from neuralpaint.images import read_image
+    from neuralpaint.imagefiles import read_image
 
     rows = []
     for name in ("astronaut", "chelsea", "coffee"):

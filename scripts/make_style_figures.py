@@ -54,8 +54,8 @@ class Runs:
         return load_square(name, self.size)
 
     def _cached(self, key: str, make) -> np.ndarray:
-        from neuralpaint.compositing import render_painting
-        from neuralpaint.images import read_image, write_image
+        from neuralpaint.canvas.render import render_painting
+        from neuralpaint.imagefiles import read_image, write_image
         from neuralpaint.strokesfile import load_strokes, save_strokes
 
         npz, png = self.work / f"{key}.npz", self.work / f"{key}.png"
@@ -124,7 +124,7 @@ def grid(rows: list[list[tuple[str, np.ndarray]]], size: int, out: pathlib.Path)
 
 
 def stylize_figure(runs: Runs, rows: list[tuple[str, str]]) -> None:
-    from neuralpaint.images import read_image
+    from neuralpaint.imagefiles import read_image
 
     header = [("", None), ("style images:", None)]
     header += [(style, read_image(ROOT / "style_images" / f"{style}.jpg")) for style in STYLES]

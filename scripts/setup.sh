@@ -47,5 +47,5 @@ fi
 
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,style]"
 # compile the CPU kernels now (numba caches them on disk), not during the first painting
-.venv/bin/python -m neuralpaint.cpukernels
+.venv/bin/python -m neuralpaint.kernels
 echo "setup: ready ($(.venv/bin/python -c 'import torch, neuralpaint; print("neuralpaint", neuralpaint.__version__, "torch", torch.__version__)'))"

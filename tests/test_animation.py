@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from neuralpaint.compositing import render_painting
+from neuralpaint.canvas.render import render_painting
 from neuralpaint.errors import NeuralPaintError
 from neuralpaint.export import frame_counts, write_animation
 from neuralpaint.random_strokes import random_painting

@@ -1,4 +1,4 @@
-"""The command line (``neuralpaint.cli``) and the library functions behind it (``neuralpaint.hires``, ``neuralpaint.random_strokes``, ``neuralpaint.device``).
+"""The command line (``neuralpaint.cli``) and the library functions behind it (``neuralpaint.canvas.render``, ``neuralpaint.random_strokes``, ``neuralpaint.device``).
 
 Most tests call ``main([...])`` in-process; one runs ``python -m neuralpaint.cli`` in a
 subprocess to check the module entry point.
@@ -13,12 +13,12 @@ import pytest
 import torch
 
 from neuralpaint import __version__
-from neuralpaint.compositing import render_painting
+from neuralpaint.canvas.render import render_painting
 from neuralpaint.cli import COMMANDS, main
 from neuralpaint.errors import NeuralPaintError
-from neuralpaint.images import read_image, write_image
+from neuralpaint.imagefiles import read_image, write_image
 from neuralpaint.device import resolve_device
-from neuralpaint.hires import output_size, render_strokes
+from neuralpaint.canvas.render import output_size, render_strokes
 from neuralpaint.random_strokes import random_painting
 from neuralpaint.strokes import stroke_type_names
 from neuralpaint.strokesfile import Strokes, load_strokes
@@ -225,12 +225,12 @@ def test_render_hires_cuda_without_cuda(painting, capsys):
 
 
 def test_keyboard_interrupt_exits_130(painting, capsys, monkeypatch):
-    import neuralpaint.hires
+    import neuralpaint.canvas.render
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(neuralpaint.hires, "render_bands", interrupted)
+    monkeypatch.setattr(neuralpaint.canvas.render, "render_bands", interrupted)
     status, _, err = run(capsys, "render-hires", painting, "--quiet")
     assert status == 130
     assert "neuralpaint: interrupted" in err and "Traceback" not in err

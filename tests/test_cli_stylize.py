@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 
 from helpers import assert_user_error, have_mypaint, run_cli
-from neuralpaint.compositing import render_painting
-from neuralpaint.images import read_image
+from neuralpaint.canvas.render import render_painting
+from neuralpaint.imagefiles import read_image
 from neuralpaint.strokesfile import load_strokes
 
 

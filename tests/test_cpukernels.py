@@ -1,14 +1,16 @@
-"""The compiled CPU kernels (neuralpaint.cpukernels) against the tensor code they stand in for."""
+"""The compiled CPU kernels (neuralpaint.kernels) against the tensor code they stand in for."""
 import numpy as np
 import pytest
 import torch
 
-from neuralpaint import cpukernels
-from neuralpaint.compositing import composite_in_order, render_bands, render_painting
+from neuralpaint import kernels
+from neuralpaint.kernels.pixels import to_rgb8
+from neuralpaint.canvas.compositing import composite_in_order
+from neuralpaint.canvas.render import render_bands, render_painting
 from neuralpaint.strokes import get_stroke_type
-from neuralpaint.tiles import composite_tiles, stroke_tiles
+from neuralpaint.canvas.cells import composite_cells, stroke_cells
 
-pytestmark = pytest.mark.skipif(cpukernels.numba is None, reason="numba is not installed")
+pytestmark = pytest.mark.skipif(kernels.numba is None, reason="numba is not installed")
 
 KERNEL_TYPES = ("rectangle", "oilpaintbrush")
 
@@ -21,10 +23,12 @@ def small_strokes(name: str, n: int, seed: int, dtype=torch.float64) -> torch.Te
 
 def test_available_follows_the_switch_and_the_tensors(monkeypatch):
     x = torch.zeros(2)
-    assert cpukernels.available(x, x.double())
-    assert not cpukernels.available(x.half())
+    assert kernels.serves(x, x.double(), x.numpy(), x.double().numpy())
+    assert not kernels.serves(x.half())
+    assert not kernels.serves(x.numpy().astype(np.float16))
     monkeypatch.setenv("NEURALPAINT_KERNELS", "torch")
-    assert not cpukernels.available(x)
+    assert not kernels.serves(x)
+    assert not kernels.serves(x.numpy())
 
 
 @pytest.mark.parametrize("name", KERNEL_TYPES)
@@ -32,11 +36,11 @@ def test_tile_kernels_match_the_engine_values_and_gradients(name, monkeypatch):
     stroke = get_stroke_type(name)
     params = small_strokes(name, 40, 1)
     params[0, 3] = 0.0  # a stroke of zero breadth draws nothing
-    layout = stroke_tiles(stroke, params, 37, 53, 4)
+    layout = stroke_cells(stroke, params, 37, 53, 4)
 
     def run():
         p = params.clone().requires_grad_(True)
-        colour, alpha = stroke.render_tiles(p, layout.rows, 37, 53, 4, layout.origins)
+        colour, alpha = stroke.render_cells(p, layout.rows, 37, 53, 4, layout.origins)
         g = torch.Generator().manual_seed(3)
         weights = torch.rand(colour.shape, generator=g, dtype=p.dtype), torch.rand(alpha.shape, generator=g, dtype=p.dtype)
         ((colour * weights[0]).sum() + (alpha * weights[1]).sum()).backward()
@@ -54,11 +58,11 @@ def test_tile_kernels_match_the_engine_values_and_gradients(name, monkeypatch):
 def test_tile_kernels_in_float32_are_close_to_float64(name):
     stroke = get_stroke_type(name)
     params = small_strokes(name, 30, 2)
-    layout = stroke_tiles(stroke, params, 40, 40, 4)
+    layout = stroke_cells(stroke, params, 40, 40, 4)
     grads = []
     for dtype in (torch.float64, torch.float32):
         p = params.to(dtype).clone().requires_grad_(True)
-        colour, alpha = stroke.render_tiles(p, layout.rows, 40, 40, 4, layout.origins)
+        colour, alpha = stroke.render_cells(p, layout.rows, 40, 40, 4, layout.origins)
         (colour.sum() + 2 * alpha.sum()).backward()
         grads.append(p.grad.double())
     torch.testing.assert_close(grads[1], grads[0], rtol=1e-4, atol=1e-3)
@@ -70,11 +74,11 @@ def test_composite_kernel_matches_in_order_compositing_with_gradients():
     params[::3, 8] = 1.0  # opaque strokes hide what is below exactly
     H, W = 23, 18
     background = torch.rand(3, H, W, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
-    layout = stroke_tiles(stroke, params, H, W, 4)
+    layout = stroke_cells(stroke, params, H, W, 4)
 
     p1, bg1 = params.clone().requires_grad_(True), background.clone().requires_grad_(True)
-    colour, alpha = stroke.render_tiles(p1, layout.rows, H, W, 4, layout.origins)
-    out1 = composite_tiles(colour, alpha, layout, bg1)
+    colour, alpha = stroke.render_cells(p1, layout.rows, H, W, 4, layout.origins)
+    out1 = composite_cells(colour, alpha, layout, bg1)
     p2, bg2 = params.clone().requires_grad_(True), background.clone().requires_grad_(True)
     colour, alpha = stroke.render(p2, H, W)
     out2 = composite_in_order(colour, alpha, bg2)
@@ -92,9 +96,9 @@ def test_layout_is_the_same_with_and_without_kernels(name, monkeypatch):
     params = small_strokes(name, 60, 7, torch.float32)
     canvas = torch.arange(60) % 3
     include = torch.arange(60) % 5 != 0
-    fast = stroke_tiles(stroke, params, 45, 61, 4, canvas=canvas, canvases=3, include=include)
+    fast = stroke_cells(stroke, params, 45, 61, 4, canvas=canvas, canvases=3, include=include)
     monkeypatch.setenv("NEURALPAINT_KERNELS", "torch")
-    slow = stroke_tiles(stroke, params, 45, 61, 4, canvas=canvas, canvases=3, include=include)
+    slow = stroke_cells(stroke, params, 45, 61, 4, canvas=canvas, canvases=3, include=include)
     assert len(fast) == len(slow) > 100
     for field in ("rows", "cells", "origins", "first", "run", "start", "last"):
         assert torch.equal(getattr(fast, field), getattr(slow, field)), field
@@ -121,9 +125,9 @@ def test_bands_with_kernels_match_bands_without(name, monkeypatch):
     stroke = get_stroke_type(name)
     params = get_stroke_type(name).sample_painting(50, torch.Generator().manual_seed(9))
     H, W = 203, 150  # bands of 64 rows: the last one is short
-    fast = torch.cat([pixels for _, pixels in render_bands(stroke, params, H, W, band=64, tile=16)], 1)
+    fast = torch.from_numpy(np.concatenate([p for _, p in render_bands(stroke, params, H, W, band=64, patch=16)], 1))
     monkeypatch.setenv("NEURALPAINT_KERNELS", "torch")
-    slow = torch.cat([pixels for _, pixels in render_bands(stroke, params, H, W, band=64, tile=16)], 1)
+    slow = torch.from_numpy(np.concatenate([p for _, p in render_bands(stroke, params, H, W, band=64, patch=16)], 1))
     assert fast.shape == (3, H, W)
     psnr = 10 * torch.log10(1 / (fast - slow).pow(2).mean())
     assert psnr > (80 if name in KERNEL_TYPES else 50)  # the curves' searches differ on a few pixels
@@ -133,12 +137,12 @@ def test_to_rgb8_rounds_like_torch():
     pixels = torch.rand(3, 17, 9, generator=torch.Generator().manual_seed(0)) * 1.4 - 0.2
     pixels[:, 0, :5] = torch.tensor([-0.5, 0.5 / 255, 1.5 / 255, 1.0, 2.0])
     expected = pixels.clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    got = cpukernels.to_rgb8(pixels)
+    got = to_rgb8(pixels.numpy())
     assert got.dtype == np.uint8 and got.shape == (17, 9, 3)
     np.testing.assert_array_equal(got, expected)
     pixels = pixels.double()
     expected = pixels.clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    np.testing.assert_array_equal(cpukernels.to_rgb8(pixels), expected)
+    np.testing.assert_array_equal(to_rgb8(pixels.numpy()), expected)
 
 
 @pytest.mark.parametrize("name", ["markerpen", "watercolor"])
@@ -250,7 +254,7 @@ def test_kernels_can_be_called_from_two_threads_with_numba_fallback_pool():
 
     code = textwrap.dedent("""
         import threading, torch
-        from neuralpaint.compositing import render_painting
+        from neuralpaint.canvas.render import render_painting
         from neuralpaint.strokes import get_stroke_type
         stroke = get_stroke_type("rectangle")
         params = stroke.sample_painting(200, torch.Generator().manual_seed(0))

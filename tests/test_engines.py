@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from neuralpaint import NeuralPaintError
-from neuralpaint.compositing import blank_canvas, composite_in_order
+from neuralpaint.canvas.compositing import blank_canvas, composite_in_order
 from neuralpaint.strokes import bezier, brushes, get_stroke_type, stroke_type_names
 
 TYPES = [n for n in stroke_type_names() if n != "mypaint"]  # mypaint: not differentiable, see test_mypaint.py

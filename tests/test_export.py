@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 import torch
 
-from neuralpaint.compositing import render_painting
+from neuralpaint.canvas.render import render_painting
 from neuralpaint.errors import NeuralPaintError
 from neuralpaint.export import strokelist, svg
-from neuralpaint.images import read_image
+from neuralpaint.imagefiles import read_image
 from neuralpaint.random_strokes import random_painting
 from neuralpaint.strokes import get_stroke_type
 from neuralpaint.strokesfile import Strokes, save_strokes

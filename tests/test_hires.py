@@ -11,13 +11,13 @@ import torch
 from PIL import Image
 
 from helpers import have_mypaint
-import neuralpaint.compositing as compositing
-import neuralpaint.hires as hires
+import neuralpaint.canvas.render as compositing
+import neuralpaint.canvas.render as hires
 from neuralpaint import NeuralPaintError
 from neuralpaint.cli import main
-from neuralpaint.compositing import render_bands, render_painting
-from neuralpaint.hires import render_strokes, write_render
-from neuralpaint.imagewriter import open_image_writer
+from neuralpaint.canvas.render import render_bands, render_painting
+from neuralpaint.canvas.render import render_strokes, write_render
+from neuralpaint.imagefiles.streaming import open_image_writer
 from neuralpaint.random_strokes import random_painting
 from neuralpaint.strokesfile import save_strokes
 
@@ -25,7 +25,7 @@ HAVE_MYPAINT = have_mypaint()
 
 TYPES = ["rectangle", "oilpaintbrush", "markerpen", "watercolor",
          pytest.param("mypaint", marks=pytest.mark.skipif(not HAVE_MYPAINT, reason="libmypaint not installed"))]
-SMALL = dict(band=16, tile=8, cull_min_area=100)  # several bands and tiled strokes at tiny sizes
+SMALL = dict(band=16, patch=8, patch_min_area=100)  # several bands and tiled strokes at tiny sizes
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -49,7 +49,7 @@ def test_banded_render_equals_the_one_shot_render(stroke, size):
     strokes = random_painting(stroke, 25, width, height, seed=2)
     expected = one_shot(strokes, height, width)
     bands = list(render_bands(strokes.stroke(), strokes.params_tensor(), height, width,
-                              strokes.canvas_colour, band=16, tile=8, cull_min_area=100))
+                              strokes.canvas_colour, band=16, patch=8, patch_min_area=100))
     assert [top for top, _ in bands] == list(range(0, height, 16))
     got = torch.cat([b for _, b in bands], dim=1).permute(1, 2, 0).numpy()
     assert got.shape == (height, width, 3)
@@ -210,13 +210,13 @@ def test_interruption_leaves_no_file(when, tmp_path, monkeypatch):
 
         monkeypatch.setattr(imagewriter.PngWriter, "_write", write)
     with pytest.raises(KeyboardInterrupt):
-        write_render(strokes, target, 4, progress=False, band=8, tile=8)
+        write_render(strokes, target, 4, progress=False, band=8, patch=8)
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
 
 
 def test_progress_bar_covers_the_rows_written(tmp_path, capsys):
     strokes = random_painting("rectangle", 5, 20, 20, seed=0)
-    write_render(strokes, tmp_path / "o.png", 2, progress=True, band=8, tile=8)
+    write_render(strokes, tmp_path / "o.png", 2, progress=True, band=8, patch=8)
     err = capsys.readouterr().err
     assert "rendering 5 strokes" in err and "/40 " in err and "row/s" in err

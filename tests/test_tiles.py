@@ -1,15 +1,15 @@
-"""The tile compositor (neuralpaint.tiles): same pictures and gradients as compositing stroke by
+"""The tile compositor (neuralpaint.canvas.cells): same pictures and gradients as compositing stroke by
 stroke over whole canvases, on several canvases, odd sizes, opaque strokes and both renderers."""
 
 import pytest
 import torch
 
 from neuralpaint.checkpoints import save_checkpoint
-from neuralpaint.compositing import composite_in_order
+from neuralpaint.canvas.compositing import composite_in_order
 from neuralpaint.nets import build_net, renderer_config
 from neuralpaint.renderers import EngineRenderer, load_renderer
 from neuralpaint.strokes import get_stroke_type
-from neuralpaint.tiles import composite_tiles, stroke_tiles, tile_layout, visible_alpha
+from neuralpaint.canvas.cells import composite_cells, stroke_cells, cell_layout, visible_alpha
 
 
 def _painting(stroke_type, n, seed, dtype=torch.float64):
@@ -22,9 +22,9 @@ def _painting(stroke_type, n, seed, dtype=torch.float64):
 def _tiled(stroke, params, background, tile, canvas=None):
     C = 1 if background.dim() == 3 else background.shape[0]
     H, W = background.shape[-2:]
-    layout = stroke_tiles(stroke, params, H, W, tile, canvas, C)
-    colour, alpha = EngineRenderer(stroke).render_tiles(params, layout.rows, H, W, tile, layout.origins)
-    return composite_tiles(colour, alpha, layout, background)
+    layout = stroke_cells(stroke, params, H, W, tile, canvas, C)
+    colour, alpha = EngineRenderer(stroke).render_cells(params, layout.rows, H, W, tile, layout.origins)
+    return composite_cells(colour, alpha, layout, background)
 
 
 @pytest.mark.parametrize("stroke_type", ["rectangle", "oilpaintbrush", "markerpen"])
@@ -73,14 +73,14 @@ def test_opaque_strokes_hide_what_is_below():
 @pytest.mark.parametrize("stroke_type", ["rectangle", "oilpaintbrush"])
 @pytest.mark.parametrize("H, W, t", [(40, 56, 4), (37, 23, 3), (64, 64, 8)])
 def test_culled_tiles_are_empty(stroke_type, H, W, t):
-    """``tiles_touched`` drops only cells where the stroke has no alpha at all."""
+    """``cells_touched`` drops only cells where the stroke has no alpha at all."""
     stroke, params = _painting(stroke_type, 150, seed=4, dtype=torch.float32)
     params[::7, stroke.shape][:, 2:4] *= 0.05  # some hairlines
     boxes = stroke.bounding_boxes(params, H, W)
-    full = tile_layout(boxes, H, W, t)
-    kept = stroke_tiles(stroke, params, H, W, t)
+    full = cell_layout(boxes, H, W, t)
+    kept = stroke_cells(stroke, params, H, W, t)
     assert 0 < len(kept) < len(full)
-    _, alpha = EngineRenderer(stroke).render_tiles(params, full.rows, H, W, t, full.origins)
+    _, alpha = EngineRenderer(stroke).render_cells(params, full.rows, H, W, t, full.origins)
     painted = alpha.flatten(1).amax(1) > 0
     kept_keys = set(zip(kept.rows.tolist(), kept.cells.tolist()))
     for row, cell in zip(full.rows[painted].tolist(), full.cells[painted].tolist()):
@@ -94,8 +94,8 @@ def test_visible_alpha_matches_dense_transmittance():
     for a in reversed(alpha[:, 0]):
         expected.insert(0, (a * clear).sum())
         clear = clear * (1 - a)
-    layout = stroke_tiles(stroke, params, 20, 28, 4)
-    _, tiles = EngineRenderer(stroke).render_tiles(params, layout.rows, 20, 28, 4, layout.origins)
+    layout = stroke_cells(stroke, params, 20, 28, 4)
+    _, tiles = EngineRenderer(stroke).render_cells(params, layout.rows, 20, 28, 4, layout.origins)
     assert torch.allclose(visible_alpha(tiles, layout, 10), torch.stack(expected), atol=1e-9)
 
 
@@ -107,8 +107,8 @@ def test_neural_render_tiles_crop_the_whole_canvas_render(tmp_path, height, widt
     renderer = load_renderer(save_checkpoint(tmp_path / "r.pt", net, stroke, steps=1))
     p = stroke.sample(3, torch.Generator().manual_seed(1))
     colour, alpha = renderer.render(p, height, width)
-    layout = tile_layout(torch.tensor([[0.0, 0.0, height, width]] * 3), height, width, 8)
-    tc, ta = renderer.render_tiles(p, layout.rows, height, width, 8, layout.origins)
+    layout = cell_layout(torch.tensor([[0.0, 0.0, height, width]] * 3), height, width, 8)
+    tc, ta = renderer.render_cells(p, layout.rows, height, width, 8, layout.origins)
     for k, (row, (y, x)) in enumerate(zip(layout.rows.tolist(), layout.origins.tolist())):
         h, w = min(8, height - y), min(8, width - x)
         assert torch.allclose(tc[k, :, :h, :w], colour[row, :, y : y + h, x : x + w], atol=1e-5)
@@ -117,14 +117,14 @@ def test_neural_render_tiles_crop_the_whole_canvas_render(tmp_path, height, widt
 
 def test_bad_inputs_say_what_is_wrong():
     with pytest.raises(ValueError, match=r"boxes must be \(N, 4\)"):
-        tile_layout(torch.zeros(3, 3), 8, 8, 4)
+        cell_layout(torch.zeros(3, 3), 8, 8, 4)
     with pytest.raises(ValueError, match="tile and canvas size must be positive"):
-        tile_layout(torch.zeros(3, 4), 8, 8, 0)
-    layout = tile_layout(torch.tensor([[0.0, 0.0, 8.0, 8.0]]), 8, 8, 4)
+        cell_layout(torch.zeros(3, 4), 8, 8, 0)
+    layout = cell_layout(torch.tensor([[0.0, 0.0, 8.0, 8.0]]), 8, 8, 4)
     with pytest.raises(ValueError, match="expected colour"):
-        composite_tiles(torch.zeros(4, 3, 4, 4), torch.zeros(3, 1, 4, 4), layout, torch.zeros(3, 8, 8))
+        composite_cells(torch.zeros(4, 3, 4, 4), torch.zeros(3, 1, 4, 4), layout, torch.zeros(3, 8, 8))
     with pytest.raises(ValueError, match="does not fit"):
-        composite_tiles(torch.zeros(4, 3, 4, 4), torch.zeros(4, 1, 4, 4), layout, torch.zeros(3, 16, 8))
+        composite_cells(torch.zeros(4, 3, 4, 4), torch.zeros(4, 1, 4, 4), layout, torch.zeros(3, 16, 8))
     assert len(layout) == 4
 
 
@@ -133,6 +133,6 @@ def test_strokes_off_the_canvas_leave_the_background():
     params[:, 0] = 3.0  # centres far to the right of the canvas
     params[:, 2:4] = 0.05
     background = torch.rand(3, 12, 16, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
-    layout = stroke_tiles(stroke, params, 12, 16, 4)
+    layout = stroke_cells(stroke, params, 12, 16, 4)
     assert len(layout) == 0
     assert torch.equal(_tiled(stroke, params, background, 4), background)

@@ -113,9 +113,9 @@ def run_paint(args: argparse.Namespace) -> int:
     import dataclasses
     import shlex
 
-    from ..compositing import render_painting
-    from ..images import read_image, write_image
-    from ..outputs import write_painting
+    from ..canvas.render import render_painting
+    from ..imagefiles.io import read_image, write_image
+    from ..export.painting import write_painting
     from ..painter import paint_image
 
     start = time.perf_counter()

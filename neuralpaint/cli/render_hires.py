@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from pathlib import Path
 
@@ -25,39 +23,32 @@ def add_render_hires_arguments(p: argparse.ArgumentParser) -> None:
                    "(default: <stem>_x<scale>.png, "
                    "or <stem>_w<W>.png with --width, beside the strokes file)")
     p.add_argument("--device", default="auto",
-                   help="auto, cpu, cuda or cuda:N; auto uses CUDA when available (default: %(default)s)")
+                   help="where stroke types without a compiled CPU kernel render with their torch engine: "
+                   "auto, cpu, cuda or cuda:N (default: %(default)s); the kernels run on the CPU")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar (default: show one on stderr)")
 
 
 def run_render_hires(args: argparse.Namespace) -> int:
-    if "torch" not in sys.modules:
-        # torch's OpenMP threads spin while they wait; next to the encoder thread (or any other
-        # busy process) that spinning took 4-7x the CPU time of one thread on a 2-core machine.
-        # Passive waiting made two threads cost what one does there. Set before torch loads.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import torch
-
-    from ..device import resolve_device
-    from ..hires import output_size, write_render
+    # numpy and the compiled kernels only: torch is imported just for a stroke type that has no
+    # compiled kernel and no torch-free renderer (its engine then renders on --device)
+    from ..canvas.render import output_size, write_render
     from ..strokesfile import load_strokes
 
     start = time.perf_counter()
-    device = resolve_device(args.device)
     strokes = load_strokes(args.strokes_file)
     height, width = output_size(strokes, args.scale, args.width)
     output = args.output
     if output is None:
         tag = f"w{args.width}" if args.width is not None else f"x{format_scale(args.scale)}"
         output = args.strokes_file.with_name(f"{args.strokes_file.stem}_{tag}.png")
-    out_of_memory = (MemoryError, getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError))
     try:  # a bad extension or an unwritable output fails here before any rendering
-        write_render(strokes, output, args.scale, args.width, device=device, progress=not args.quiet)
-    except out_of_memory:
-        raise NeuralPaintError(f"out of memory rendering {width}x{height} pixels on {device}; "
-                               "try a smaller --scale or --width, or --device cpu") from None
+        write_render(strokes, output, args.scale, args.width, device=args.device, progress=not args.quiet)
+    except MemoryError:
+        raise NeuralPaintError(f"out of memory rendering {width}x{height} pixels; "
+                               "try a smaller --scale or --width") from None
     seconds = time.perf_counter() - start
-    print(f"wrote {output} ({width}x{height} pixels, {strokes.n} strokes, {device}) in {seconds:.1f} s")
+    print(f"wrote {output} ({width}x{height} pixels, {strokes.n} strokes) in {seconds:.1f} s")
     return 0
 
 

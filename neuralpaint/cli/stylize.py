@@ -97,8 +97,8 @@ def painting_name(strokes_file: Path) -> str:
 
 def run_stylize(args: argparse.Namespace) -> int:
     from ..device import resolve_device
-    from ..images import read_image
-    from ..outputs import write_painting
+    from ..imagefiles.io import read_image
+    from ..export.painting import write_painting
     from ..strokesfile import load_strokes
     from ..style import stylize_run
 

@@ -26,10 +26,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
-from ..compositing import blank_canvas, render_painting
-from ..hires import to_uint8
+from ..canvas.render import blank, render_painting, to_uint8
 from ..errors import NeuralPaintError
 from ..fileutil import atomic_path
 from ..strokesfile import Strokes
@@ -52,15 +50,15 @@ def frame_counts(n_strokes: int, max_frames: int) -> list[int]:
 
 
 def _frames(strokes: Strokes, height: int, width: int, counts: list[int],
-            device: torch.device | str) -> Iterator[np.ndarray]:
+            device) -> Iterator[np.ndarray]:
     """``(height, width, 3)`` uint8 frames showing ``counts[i]`` strokes, rendered incrementally."""
     stroke = strokes.stroke()
-    params = strokes.params_tensor(device)
-    canvas = blank_canvas(height, width, strokes.canvas_colour, device)
+    params = strokes.params
+    canvas = blank(height, width, strokes.canvas_colour)
     done = 0
     for count in counts:
         if count > done:
-            render_painting(stroke, params[done:count], height, width, canvas=canvas)
+            render_painting(stroke, params[done:count], height, width, canvas=canvas, device=device)
             done = count
         yield to_uint8(canvas)
 
@@ -122,7 +120,7 @@ def write_animation(
     fps: int = 20,
     gif_max_side: int = 256,
     *,
-    device: torch.device | str = "cpu",
+    device="cpu",
 ) -> None:
     """Write the painting ``strokes`` appearing stroke by stroke at ``height x width`` pixels as
     an MP4 at ``mp4_path`` and a GIF at ``gif_path`` (either may be ``None`` to skip it).

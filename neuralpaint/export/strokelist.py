@@ -164,11 +164,9 @@ def _oilpaintbrush(frame: _Frame, row: np.ndarray) -> dict:
 
 def _bbox(frame: _Frame, row: np.ndarray) -> dict:
     """Any other type: its bounding box, and colour / opacity when its layout has them."""
-    import torch
-
     stroke = frame.stroke
-    top, left, bottom, right = (stroke.bounding_boxes(torch.tensor(row[None], dtype=torch.float32),
-                                                      frame.height, frame.width)[0].double() * frame.scale).tolist()
+    box = stroke.bounding_boxes(np.asarray(row[None], np.float32), frame.height, frame.width)[0]
+    top, left, bottom, right = (box.astype(np.float64) * frame.scale).tolist()
     colour = row[getattr(stroke, "colour", slice(0, 0))]
     c0, c2 = (colour, colour) if len(colour) == 3 else (colour[:3], colour[3:6]) if len(colour) == 6 else (None, None)
     alpha = getattr(stroke, "alpha", None)

@@ -334,11 +334,9 @@ def _oil_level(doc: SvgDocument, breadth: float) -> int:
 def _oil_profiles(doc: SvgDocument, level: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``v`` in [-1, 1] and the brush's density and end profiles there at mip ``level``, sampled
     one value per filtered texel."""
-    import torch
-
     from ..strokes import brushes
 
-    tex = doc.stroke.texture(torch.device("cpu"), torch.float32)[0].numpy().astype(np.float64)
+    tex = doc.stroke.texture_array(np.float64)
     samples = brushes.TEXELS // 2**level
     v = np.linspace(-1.0, 1.0, samples + 1)
     texel = (v + 1.0) * 0.5 * (brushes.TEXELS - 1)
@@ -400,20 +398,17 @@ def raster_element(doc: SvgDocument, i: int) -> str:
     """Stroke ``i`` rendered by its engine at the export size, cropped to its bounding box, as a
     PNG ``<image>`` (straight alpha); an empty ``<g>`` when it lies outside the canvas."""
     import cv2
-    import torch
 
-    from ..compositing import pixel_boxes
+    from ..strokes.base import pixel_ranges
 
-    one = torch.tensor(doc.params[i : i + 1], dtype=torch.float32)
+    one = np.asarray(doc.params[i : i + 1], np.float32)
     H, W = doc.out_height, doc.out_width
-    (top, left, bottom, right), = pixel_boxes(doc.stroke, one, H, W)
+    (top, left, bottom, right), = pixel_ranges(doc.stroke.bounding_boxes(one, H, W), H, W).tolist()
     if bottom <= top or right <= left:
         return f'<g id="s{i}"/>'
-    offset = torch.tensor([[top, left]], dtype=torch.float32)
-    with torch.no_grad():
-        colour, alpha = doc.stroke.render(one, H, W, window=(bottom - top, right - left), offset=offset)
-    rgba = torch.cat([colour[0], alpha[0]]).clamp(0, 1).mul(255).round().to(torch.uint8)
-    pixels = rgba.permute(1, 2, 0).numpy()[:, :, [2, 1, 0, 3]]  # OpenCV wants BGRA
+    colour, alpha = doc.stroke.render_window(one, H, W, top, left, bottom - top, right - left)
+    rgba = np.rint(np.clip(np.concatenate([colour[0], alpha[0]]), 0, 1) * 255).astype(np.uint8)
+    pixels = rgba.transpose(1, 2, 0)[:, :, [2, 1, 0, 3]]  # OpenCV wants BGRA
     ok, png = cv2.imencode(".png", np.ascontiguousarray(pixels))
     if not ok:  # pragma: no cover - OpenCV always encodes PNG
         raise NeuralPaintError(f"could not encode stroke {i} as PNG")
@@ -428,7 +423,7 @@ def raster_element(doc: SvgDocument, i: int) -> str:
 def svg_size(strokes: Strokes, width: int | None = None) -> tuple[int, int]:
     """``(width, height)`` in pixels of the SVG: the strokes file's canvas, or ``width`` wide with
     the height from the aspect ratio. ``NeuralPaintError`` for a width outside 1..65536."""
-    from ..hires import output_size
+    from ..canvas.render import output_size
 
     height, out_width = output_size(strokes, 1.0, width)
     return out_width, height

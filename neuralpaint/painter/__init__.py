@@ -1,7 +1,7 @@
 """Painting a photo with strokes: ``neuralpaint.paint(image, ...) -> Strokes``.
 
     import neuralpaint
-    from neuralpaint.images import read_image
+    from neuralpaint.imagefiles import read_image
 
     strokes = neuralpaint.paint(read_image("test_images/astronaut.png"), stroke="rectangle",
                                 max_strokes=300, size=256)

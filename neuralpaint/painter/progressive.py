@@ -23,10 +23,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..compositing import blank_canvas, render_painting
+from ..canvas.compositing import blank_canvas
+from ..canvas.render import render_painting
 from ..optim import Adam
 from ..strokes import StrokeType
-from ..tiles import TILE, composite_tiles, stroke_tiles, visible_alpha
+from ..canvas.cells import CELL, composite_cells, stroke_cells, visible_alpha
 from .config import PaintConfig
 from .constraints import StrokeConstraints, photo_palette
 from .feature_loss import FeatureDistance
@@ -116,7 +117,7 @@ def draw_blocks(renderer, stroke: StrokeType, params: Tensor, active: Tensor, ba
     blocks ``(nb, 3, h, w)`` and a function giving each stroke's pixels that show in its block
     inside the canvas (``inside (nb, 1, h, w)``), ``(nb, m)``.
 
-    Engines render only on the small tiles each stroke reaches (``neuralpaint.tiles``: a stroke
+    Engines render only on the small cells each stroke reaches (``neuralpaint.canvas.cells``: a stroke
     covers a tenth or so of its block's window); a renderer net draws whole windows."""
     nb, m, d = params.shape
     h, w = background.shape[-2:]
@@ -127,9 +128,9 @@ def draw_blocks(renderer, stroke: StrokeType, params: Tensor, active: Tensor, ba
         painted = composite_blocks(colour.view(nb, m, 3, h, w), alpha, background, active)
         return painted, lambda: visible_area(alpha.detach(), inside)
     block = torch.arange(nb, device=params.device).repeat_interleave(m)
-    layout = stroke_tiles(stroke, flat, h, w, TILE, block, nb, include=active.view(-1))
-    colour, alpha = renderer.render_tiles(flat, layout.rows, h, w, TILE, layout.origins)
-    painted = composite_tiles(colour, alpha, layout, background)
+    layout = stroke_cells(stroke, flat, h, w, CELL, block, nb, include=active.view(-1))
+    colour, alpha = renderer.render_cells(flat, layout.rows, h, w, CELL, layout.origins)
+    painted = composite_cells(colour, alpha, layout, background)
     return painted, lambda: visible_alpha(alpha.detach(), layout, nb * m, inside).view(nb, m)
 
 

@@ -1,7 +1,7 @@
 """Joint refinement of every stroke of a painting at once, over the whole canvas.
 
-Each stroke is rendered only on the small tiles of the canvas it reaches, all in one batched call,
-and the tiles are composited in painting order without a loop over strokes (``neuralpaint.tiles``),
+Each stroke is rendered only on the small cells of the canvas it reaches, all in one batched call,
+and the tiles are composited in painting order without a loop over strokes (``neuralpaint.canvas.cells``),
 so a step costs about the area the strokes cover rather than strokes x canvas. Gradients then flow
 across block borders and between levels: strokes of different blocks and levels adjust to each
 other, which removes what seams remain and lifts quality. The loss is pixel L2 (what PSNR
@@ -14,32 +14,32 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..compositing import blank_canvas
+from ..canvas.compositing import blank_canvas
 from ..optim import Adam
 from ..strokes import StrokeType
-from ..tiles import TILE, composite_tiles, stroke_tiles, visible_alpha
+from ..canvas.cells import CELL, composite_cells, stroke_cells, visible_alpha
 from .losses import PIXEL_LOSSES, error_map
 from .starts import strokes_from_error
 
 
-def render_over(stroke: StrokeType, renderer, params: Tensor, background: Tensor, tile: int = TILE) -> Tensor:
+def render_over(stroke: StrokeType, renderer, params: Tensor, background: Tensor, tile: int = CELL) -> Tensor:
     """Differentiably composite strokes ``params (N, d)`` in order over ``background (3, H, W)``,
-    each rendered only on the ``tile``-pixel cells it reaches (``neuralpaint.tiles``).
+    each rendered only on the ``tile``-pixel cells it reaches (``neuralpaint.canvas.cells``).
     Returns ``(3, H, W)``."""
     _, H, W = background.shape
     if params.shape[0] == 0:
         return background
-    layout = stroke_tiles(stroke, params, H, W, tile)
-    colour, alpha = renderer.render_tiles(params, layout.rows, H, W, tile, layout.origins)
-    return composite_tiles(colour, alpha, layout, background)
+    layout = stroke_cells(stroke, params, H, W, tile)
+    colour, alpha = renderer.render_cells(params, layout.rows, H, W, tile, layout.origins)
+    return composite_cells(colour, alpha, layout, background)
 
 
 @torch.no_grad()
-def visible_areas(stroke: StrokeType, renderer, params: Tensor, height: int, width: int, tile: int = TILE) -> Tensor:
+def visible_areas(stroke: StrokeType, renderer, params: Tensor, height: int, width: int, tile: int = CELL) -> Tensor:
     """Pixels of each stroke ``params (N, d)`` that show in the finished ``height x width``
     painting: its alpha times the transmittance of every later stroke, summed. Returns ``(N,)``."""
-    layout = stroke_tiles(stroke, params, height, width, tile)
-    _, alpha = renderer.render_tiles(params, layout.rows, height, width, tile, layout.origins)
+    layout = stroke_cells(stroke, params, height, width, tile)
+    _, alpha = renderer.render_cells(params, layout.rows, height, width, tile, layout.origins)
     return visible_alpha(alpha, layout, params.shape[0])
 
 

@@ -11,17 +11,25 @@ Conventions (all stroke types):
   downsampled, matches the 1x render) and differentiable everywhere.
 * Output: ``colour (B, 3, h, w)`` in [0, 1] and ``alpha (B, 1, h, w)`` in [0, 1], composited as
   ``canvas = colour * alpha + canvas * (1 - alpha)``.
+
+A stroke type's module imports no torch: its torch engine (``render``, samplers) imports torch on
+first use (``neuralpaint.arrays.torch``), while what rendering a finished painting needs
+(``bounding_boxes`` on numpy arrays, ``paint_onto`` through the compiled kernels) runs on numpy.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import torch
-from torch import Tensor
+import numpy as np
 
-from .. import cpukernels
+from .. import kernels
+from ..arrays import is_tensor, to_numpy, torch
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 @dataclass(frozen=True)
@@ -48,8 +56,8 @@ def make_grid(
     width: int,
     window: tuple[int, int] | None,
     offset: Tensor | None,
-    device: torch.device,
-    dtype: torch.dtype,
+    device,
+    dtype,
 ) -> PixelGrid:
     """Pixel centres of a ``window = (h, w)`` at per-stroke ``offset (B, 2) = (top, left)``.
 
@@ -82,7 +90,7 @@ def box_coverage(dist: Tensor, half_width: Tensor) -> Tensor:
     return (hw + 0.5 - d).clamp(0.0, 1.0) - (0.5 - hw - d).clamp(0.0, 1.0)
 
 
-def log_uniform(n: int, low: float, high: float, generator: torch.Generator | None) -> Tensor:
+def log_uniform(n: int, low: float, high: float, generator) -> Tensor:
     """``(n,)`` samples whose logarithm is uniform on ``[log low, log high]``."""
     u = torch.rand(n, generator=generator, dtype=torch.float64)
     return torch.exp(math.log(low) + u * (math.log(high) - math.log(low))).float()
@@ -113,6 +121,8 @@ class StrokeType:
     # the painter's default joint refinement steps: what keeps 500 strokes at 256^2 near 20 s on
     # 2 CPU cores with this engine (docs/benchmarks.md, painting benchmark)
     refine_steps: ClassVar[int] = 150
+    # pixels per band when a finished painting is rendered band by band (``canvas.render``)
+    band_pixels: ClassVar[int] = 1 << 22
 
     @property
     def n_params(self) -> int:
@@ -130,7 +140,7 @@ class StrokeType:
     # ---- validation -------------------------------------------------------------------------
     def check_params(self, params: Tensor) -> None:
         """Raise ``ValueError`` unless ``params`` is a floating ``(B, d)`` tensor for this type."""
-        if not isinstance(params, Tensor):
+        if not is_tensor(params):
             raise TypeError(f"{self.name} expects params as a torch.Tensor, got {type(params).__name__}")
         if params.dim() != 2 or params.shape[1] != self.n_params:
             raise ValueError(
@@ -174,52 +184,90 @@ class StrokeType:
     def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
 
-    def render_tiles(self, params: Tensor, rows: Tensor, height: int, width: int, tile: int,
+    # ---- the compiled CPU kernels (``neuralpaint.kernels``) ---------------------------------------
+    # A stroke type with kernels names, in ``kernel_fields``, the parameter that feeds each field of
+    # its kernel family's layout (``kernels.boxes.FIELDS``, ``kernels.curves.FIELDS``; a name may
+    # feed several fields), and implements the hooks it has kernels for:
+    # ``cell_kernel``: the family's kernel name for the painter's cells (``canvas.cells``);
+    # ``_paint_kernel(fields, boxes, canvas, top, height, width)``: paints in place (numpy).
+    kernel_fields: ClassVar[tuple[str, ...]] = ()
+    cell_kernel: ClassVar[str | None] = None
+    _paint_kernel = None
+
+    @functools.cached_property
+    def kernel_columns(self) -> np.ndarray:
+        """``(F,)`` int64: the column of ``params`` that feeds each field of the kernel layout."""
+        return np.array([self.param_names.index(n) for n in self.kernel_fields], np.int64)
+
+    def kernel_extra(self, dtype) -> tuple:
+        """Arrays and constants the cell kernels take after the cell size, in numpy ``dtype``."""
+        return ()
+
+    def render_cells(self, params: Tensor, rows: Tensor, height: int, width: int, tile: int,
                      origins: Tensor) -> tuple[Tensor, Tensor]:
         """Stroke ``params[rows[k]]`` (``params (N, d)``, ``rows (T,)``) of a ``height x width``
         canvas on the ``tile x tile`` square at ``origins[k]`` (``(T, 2)``, top, left):
         ``colour (T, 3, tile, tile)``, ``alpha (T, 1, tile, tile)``, differentiable in ``params``.
-        The stroke type's compiled kernel (``_tile_kernel``) where one serves these tensors,
-        otherwise ``render`` with a window per pair."""
-        if not (self._has_kernel("_tile_kernel") and cpukernels.available(params)):
+        The stroke type's cell kernel where one serves these tensors, otherwise ``render`` with a
+        window per pair."""
+        from ..canvas.cells import kernel_cells  # torch: only the painter renders cells
+
+        if self.cell_kernel is None or not kernels.serves(params):
             return self.render(params.index_select(0, rows), height, width, window=(tile, tile),
                                offset=origins.to(params.dtype))
         self.check_params(params)
-        colour, alpha = self._tile_kernel(params.clamp(0.0, 1.0), rows, origins, height, width, tile)
+        colour, alpha = kernel_cells(self, params.clamp(0.0, 1.0), rows, origins, height, width, tile)
         return colour.view(-1, 3, tile, tile), alpha.view(-1, 1, tile, tile)
 
-    def paint_onto(self, params: Tensor, canvas: Tensor, top: int, height: int, width: int) -> bool:
+    def paint_onto(self, params, canvas, top: int, height: int, width: int) -> bool:
         """Paint strokes ``params (N, d)`` in order onto ``canvas (3, h, w)`` in place, without
-        gradient, where the stroke type's compiled kernel (``_paint_kernel``) serves these
-        tensors: the canvas holds rows ``top .. top + h - 1`` (and the first ``w`` columns) of a
-        ``height x width`` picture. Returns ``False``, having done nothing, where none does (the
-        caller then renders with ``render``; ``can_paint_onto`` tells beforehand)."""
+        gradient, with the stroke type's compiled kernel: the canvas holds rows ``top .. top + h -
+        1`` (and the first ``w`` columns) of a ``height x width`` picture. Numpy arrays or CPU
+        tensors (the canvas's memory is painted either way). Returns ``False``, having done
+        nothing, where no kernel serves them (``can_paint_onto`` tells beforehand)."""
         if not self.can_paint_onto(params, canvas):
             return False
-        self.check_params(params)
-        params = params.detach().clamp(0.0, 1.0)
-        self._paint_kernel(params, self.bounding_boxes(params, height, width), canvas, top, height, width)
+        params = np.clip(self.check_array(params), 0.0, 1.0)
+        boxes = pixel_ranges(self.bounding_boxes(params, height, width), height, width)
+        fields = np.ascontiguousarray(params[:, self.kernel_columns])
+        self._paint_kernel(fields, boxes, to_numpy(canvas), top, height, width)
         return True
 
-    def can_paint_onto(self, params: Tensor, canvas: Tensor) -> bool:
-        """Whether ``paint_onto`` paints these tensors (a kernel for this stroke type serves them)."""
-        return self._has_kernel("_paint_kernel") and cpukernels.available(params, canvas) and canvas.is_contiguous()
+    def can_paint_onto(self, params, canvas) -> bool:
+        """Whether ``paint_onto`` paints these arrays (a kernel for this stroke type serves them)."""
+        contiguous = canvas.is_contiguous() if is_tensor(canvas) else canvas.flags.c_contiguous
+        return self._paint_kernel is not None and kernels.serves(params, canvas) and contiguous
 
-    # Compiled CPU kernels (``neuralpaint.cpukernels``), for stroke types that have them:
-    # ``_tile_kernel(params, rows, origins, height, width, tile) -> colour (T, 3, P), alpha (T, P)``
-    # (differentiable) and ``_paint_kernel(params, boxes, canvas, top, height, width)`` (in place).
-    _tile_kernel = None
-    _paint_kernel = None
+    def render_window(self, params: np.ndarray, height: int, width: int, top: int, left: int, h: int, w: int,
+                      device="cpu") -> tuple[np.ndarray, np.ndarray]:
+        """Strokes ``params (B, d)`` (numpy) on the ``h x w`` window at ``top, left`` of a ``height x
+        width`` canvas, no gradient: ``colour (B, 3, h, w)``, ``alpha (B, 1, h, w)`` numpy arrays in
+        the params' dtype. By default the torch engine renders them on ``device``; stroke types
+        with a torch-free renderer override this."""
+        from ..device import resolve_device
 
-    def _has_kernel(self, name: str) -> bool:
-        return getattr(type(self), name) is not None
+        one = torch.as_tensor(params, device=resolve_device(device))
+        offset = one.new_tensor([[top, left]]).expand(one.shape[0], 2)
+        with torch.no_grad():
+            colour, alpha = self.render(one, height, width, window=(h, w), offset=offset)
+        return colour.cpu().numpy(), alpha.cpu().numpy()
 
-    def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
+    def check_array(self, params) -> np.ndarray:
+        """``params`` as a floating numpy ``(B, d)`` array for this type (``ValueError`` otherwise)."""
+        params = to_numpy(params)
+        if params.ndim != 2 or params.shape[1] != self.n_params:
+            raise ValueError(f"{self.name} expects params of shape (B, {self.n_params}), got {params.shape}")
+        if params.dtype.kind != "f":
+            raise ValueError(f"{self.name} expects floating-point params, got {params.dtype}")
+        return params
+
+    def bounding_boxes(self, params, height: int, width: int):
         """``(B, 4)`` float boxes ``(top, left, bottom, right)`` in canvas pixels outside which the
-        stroke's alpha is exactly zero (not clipped to the canvas)."""
+        stroke's alpha is exactly zero (not clipped to the canvas). ``params (B, d)``: a numpy array
+        or a tensor; the boxes are the same kind."""
         raise NotImplementedError
 
-    def tiles_touched(self, params: Tensor, rows: Tensor, centres: Tensor, half: float, height: int,
+    def cells_touched(self, params: Tensor, rows: Tensor, centres: Tensor, half: float, height: int,
                       width: int) -> Tensor | None:
         """Which squares of pixel centres ``centres (T, 2) +- half`` (``y, x`` pixels of a ``height
         x width`` canvas) stroke ``params[rows[k]]`` (``params (N, d)`` in [0, 1], ``rows (T,)``)
@@ -228,7 +276,7 @@ class StrokeType:
         return None
 
     # ---- sampling ---------------------------------------------------------------------------
-    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+    def sample(self, n: int, generator=None) -> Tensor:
         """``(n, d)`` random strokes for renderer training: every parameter uniform in [0, 1]."""
         return torch.rand(n, self.n_params, generator=generator)
 
@@ -259,3 +307,12 @@ class StrokeType:
         out[:, yi] = (top + params[:, yi] * bh) / height
         out[:, li] = params[:, li] * (max(bh, bw) / max(height, width))
         return out
+
+
+def pixel_ranges(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``(N, 4)`` float boxes -> int64 ``top, left, bottom, right`` pixel ranges, clipped to the
+    canvas (empty ranges have ``bottom <= top`` or ``right <= left``)."""
+    b = np.asarray(boxes, np.float64)
+    out = np.stack([np.clip(np.floor(b[:, 0]), 0, height), np.clip(np.floor(b[:, 1]), 0, width),
+                    np.clip(np.ceil(b[:, 2]), 0, height), np.clip(np.ceil(b[:, 3]), 0, width)], 1)
+    return out.astype(np.int64)

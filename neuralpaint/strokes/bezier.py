@@ -14,10 +14,13 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING
 
+from ..arrays import namespace, torch
 from .base import PixelGrid, log_uniform
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 MAX_RADIUS = 0.25  # a radius parameter of 1 is a half-width of a quarter of the canvas's longer side
 NEWTON_STEPS = 3
@@ -151,16 +154,17 @@ def closest_point(points: Tensor, radius_slope: Tensor, grid: PixelGrid, candida
     return ClosestPoint(t=t, distance=distance)
 
 
-def curve_bounds(points: Tensor, margin: Tensor, height: int, width: int) -> Tensor:
+def curve_bounds(points, margin, height: int, width: int):
     """``(B, 4)`` bounds ``(top, left, bottom, right)`` in pixels of curves ``(B, 6)`` thickened by
-    ``margin (B,)`` pixels (the curve lies inside the hull of its three points)."""
+    ``margin (B,)`` pixels (the curve lies inside the hull of its three points). Numpy arrays or
+    tensors; the bounds are the same kind."""
+    xp = namespace(points)
     xs, ys = points[:, 0::2] * width, points[:, 1::2] * height
     m = margin + 1.0
-    return torch.stack([ys.min(1).values - m, xs.min(1).values - m,
-                        ys.max(1).values + m, xs.max(1).values + m], dim=1)
+    return xp.stack([xp.amin(ys, 1) - m, xp.amin(xs, 1) - m, xp.amax(ys, 1) + m, xp.amax(xs, 1) + m], 1)
 
 
-def sample_curves(n: int, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+def sample_curves(n: int, generator) -> tuple[Tensor, Tensor]:
     """``(n, 6)`` curve points and ``(n,)`` chord lengths (canvas fractions) for a painting: start
     anywhere, chord length log-uniform in 2 %..30 % of the canvas, control point near the chord's
     middle; largest first."""
@@ -175,7 +179,7 @@ def sample_curves(n: int, generator: torch.Generator | None) -> tuple[Tensor, Te
     return torch.cat([start, control, end], dim=1).clamp(0.0, 1.0), length
 
 
-def init_curves(centres: Tensor, sizes: Tensor, generator: torch.Generator | None) -> Tensor:
+def init_curves(centres: Tensor, sizes: Tensor, generator) -> Tensor:
     """``(n, 6)`` straight-ish curves through ``centres``, chord ``sizes`` long, random direction."""
     n = centres.shape[0]
     u = torch.rand(n, 2, generator=generator).to(centres.device)
@@ -197,9 +201,9 @@ def tapered_curve(params: Tensor, grid: PixelGrid, candidates: int = CANDIDATES,
     return near, radius
 
 
-def tapered_curve_bounds(params: Tensor, height: int, width: int) -> Tensor:
+def tapered_curve_bounds(params, height: int, width: int):
     """``(B, 4)`` pixel bounds of the strokes of ``tapered_curve`` (see ``curve_bounds``)."""
-    margin = params[:, 6:8].max(1).values * (MAX_RADIUS * max(height, width))
+    margin = namespace(params).amax(params[:, 6:8], 1) * (MAX_RADIUS * max(height, width))
     return curve_bounds(params[:, 0:6], margin, height, width)
 
 

@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 TEXELS = 4096
 LEVELS = int(math.log2(TEXELS)) + 1  # 0 .. 12
@@ -100,9 +99,11 @@ def mip_pyramid(profiles: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=None)
-def brush_texture(name: str) -> torch.Tensor:
-    """The mip-mapped texture of brush ``name``: ``(1, 2, LEVELS, TEXELS)`` float32 on CPU.
+def brush_texture(name: str) -> np.ndarray:
+    """The mip-mapped texture of brush ``name``: ``(2, LEVELS, TEXELS)`` float32 (numpy).
     Made once per process and shared (about 0.2 s each): treat it as read-only."""
     if name not in BRUSHES:
         raise ValueError(f"unknown brush {name!r}; known brushes: {', '.join(sorted(BRUSHES))}")
-    return torch.from_numpy(mip_pyramid(bristle_profiles(BRUSHES[name]))).unsqueeze(0)
+    texture = mip_pyramid(bristle_profiles(BRUSHES[name]))
+    texture.flags.writeable = False
+    return texture

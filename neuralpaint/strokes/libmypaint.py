@@ -36,7 +36,7 @@ import numpy as np
 
 from ..errors import NeuralPaintError
 
-TILE = 64  # MYPAINT_TILE_SIZE
+MYPAINT_TILE = 64  # libmypaint's tile side in pixels (MYPAINT_TILE_SIZE)
 ONE = 1 << 15  # the value of 1.0 in a tile
 LIBRARY_NAMES = ("libmypaint-1.5.so.1", "libmypaint-1.6.so.1", "libmypaint.so.1", "libmypaint.so")
 INSTALL_HINT = ("install the Debian packages libmypaint-1.5-1 and mypaint-brushes "
@@ -175,8 +175,8 @@ def has_setting(cname: str) -> bool:
 
 # ---- the tile store ---------------------------------------------------------------------------
 _STORES: dict[int, "TileSurface"] = {}  # surface address -> its store, for the C callbacks
-_ZERO_TILE = np.zeros((TILE, TILE, 4), np.uint16)  # handed out for reads of tiles never written
-_SCRATCH = np.zeros((TILE, TILE, 4), np.uint16)  # last resort if a callback fails
+_ZERO_TILE = np.zeros((MYPAINT_TILE, MYPAINT_TILE, 4), np.uint16)  # handed out for reads of tiles never written
+_SCRATCH = np.zeros((MYPAINT_TILE, MYPAINT_TILE, 4), np.uint16)  # last resort if a callback fails
 
 
 def _tile_request_start(surface: int, request) -> None:
@@ -189,7 +189,7 @@ def _tile_request_start(surface: int, request) -> None:
             if req.readonly:
                 tile = _ZERO_TILE
             else:
-                tile = store.tiles[key] = np.zeros((TILE, TILE, 4), np.uint16)
+                tile = store.tiles[key] = np.zeros((MYPAINT_TILE, MYPAINT_TILE, 4), np.uint16)
         req.buffer = tile.ctypes.data
     except BaseException:  # never let an exception unwind through C
         _SCRATCH.fill(0)
@@ -213,8 +213,8 @@ class TileSurface:
         self.tiles: dict[tuple[int, int], np.ndarray] = {}
         self._struct = _TiledSurface2()
         lib.mypaint_tiled_surface2_init(ctypes.byref(self._struct), _START, _END)
-        if self._struct.tile_size != TILE:
-            raise MyPaintUnavailable(f"unexpected libmypaint tile size {self._struct.tile_size} (expected {TILE})")
+        if self._struct.tile_size != MYPAINT_TILE:
+            raise MyPaintUnavailable(f"unexpected libmypaint tile size {self._struct.tile_size} (expected {MYPAINT_TILE})")
         self.address = ctypes.addressof(self._struct)
         _STORES[self.address] = self
 
@@ -242,14 +242,14 @@ class TileSurface:
         out = np.zeros((height, width, 4), np.uint16)
         if not self.tiles or height <= 0 or width <= 0:
             return out
-        ty0, ty1 = top // TILE, (top + height - 1) // TILE
-        tx0, tx1 = left // TILE, (left + width - 1) // TILE
+        ty0, ty1 = top // MYPAINT_TILE, (top + height - 1) // MYPAINT_TILE
+        tx0, tx1 = left // MYPAINT_TILE, (left + width - 1) // MYPAINT_TILE
         for (tx, ty), tile in self.tiles.items():
             if not (ty0 <= ty <= ty1 and tx0 <= tx <= tx1):
                 continue
-            y0, x0 = ty * TILE, tx * TILE
-            a, b = max(top, y0), min(top + height, y0 + TILE)
-            c, d = max(left, x0), min(left + width, x0 + TILE)
+            y0, x0 = ty * MYPAINT_TILE, tx * MYPAINT_TILE
+            a, b = max(top, y0), min(top + height, y0 + MYPAINT_TILE)
+            c, d = max(left, x0), min(left + width, x0 + MYPAINT_TILE)
             out[a - top : b - top, c - left : d - left] = tile[a - y0 : b - y0, c - x0 : d - x0]
         return out
 

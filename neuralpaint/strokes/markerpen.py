@@ -7,14 +7,17 @@ A curve of zero length is a round dab; a zero width draws nothing.
 """
 from __future__ import annotations
 
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING
 
-from .. import cpukernels
+from ..arrays import torch
+from ..kernels import curves as curve_kernels
 from .base import PixelGrid, StrokeType, box_coverage
 from .bezier import (MAX_RADIUS, cullable, init_curves, render_culled, sample_curves, tapered_curve,
                      tapered_curve_bounds)
 from .registry import register
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 @register
@@ -28,6 +31,8 @@ class MarkerPen(StrokeType):
     y_indices = (1, 3, 5)
     length_indices = (6, 7)
     length_scale = 2 * MAX_RADIUS  # r0, r2 are half-widths in units of MAX_RADIUS
+    # kernels.curves.FIELDS: the one ink colour at both ends
+    kernel_fields = ("x0", "y0", "x1", "y1", "x2", "y2", "r0", "r2", "R", "G", "B", "R", "G", "B", "A")
 
     def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
         if cullable(params, grid):  # big windows without gradient: only the cells the edge crosses
@@ -42,19 +47,19 @@ class MarkerPen(StrokeType):
         colour = params[:, 8:11].view(B, 3, 1, 1).expand(B, 3, *cover.shape[1:])
         return colour, alpha
 
-    def _paint_kernel(self, params, boxes, canvas, top, height, width):
-        cpukernels.paint_curves(params, boxes, canvas, top, height, width, MAX_RADIUS, watercolor=False)
+    def _paint_kernel(self, fields, boxes, canvas, top, height, width):
+        curve_kernels.paint_curves(fields, boxes, canvas, top, height, width, MAX_RADIUS, watercolor=False)
 
-    def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
+    def bounding_boxes(self, params, height: int, width: int):
         return tapered_curve_bounds(params, height, width)
 
     def init_strokes(self, centres: Tensor, colours: Tensor, sizes: Tensor,
-                     generator: torch.Generator | None = None) -> Tensor:
+                     generator=None) -> Tensor:
         radius = (sizes * 0.3 / MAX_RADIUS).clamp(0, 1)[:, None]
         return torch.cat([init_curves(centres, sizes, generator), radius, radius, colours,
                           torch.ones_like(sizes)[:, None]], dim=1)
 
-    def sample_painting(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+    def sample_painting(self, n: int, generator=None) -> Tensor:
         pts, length = sample_curves(n, generator)
         ratio = 0.1 + 0.25 * torch.rand(n, 2, generator=generator)  # half-width / length
         radii = (length[:, None] * ratio / MAX_RADIUS).clamp(0, 1)

@@ -57,15 +57,20 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
-from torch import Tensor
+
+from ..arrays import is_tensor, namespace, to_numpy, torch
 
 from ..errors import NeuralPaintError
 from . import libmypaint
 from .base import PixelGrid, StrokeType
 from .bezier import init_curves, sample_curves
 from .registry import register
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 DEFAULT_BRUSH = "classic/dry_brush"
 BRUSH_DIRS = (
@@ -146,9 +151,10 @@ class BrushInfo:
     speed_offset: float
     pixels: float
 
-    def reach(self, radius: Tensor, scale: float) -> Tensor:
-        """Pixels beyond the path within which every dab of strokes of base radii ``radius`` lies."""
-        dab = (radius * self.radius_factor).clamp(max=RADIUS_MAX)
+    def reach(self, radius, scale: float):
+        """Pixels beyond the path within which every dab of strokes of base radii ``radius`` lies
+        (a numpy array or a tensor)."""
+        dab = namespace(radius).clip(radius * self.radius_factor, None, RADIUS_MAX)
         spread = radius * self.offset_factor + self.speed_offset * scale / REF
         return BOX_SAFETY * (dab + spread) + self.pixels
 
@@ -237,20 +243,22 @@ def engine_json(path: str) -> bytes:
 
 
 # ---- the path -----------------------------------------------------------------------------------
-def _points(params: Tensor, height: float, width: float) -> tuple[Tensor, Tensor, Tensor]:
-    """Start, middle control point and end of the Bezier ``(B, 2)`` in canvas pixels."""
-    scale = params.new_tensor([width, height])
-    start = params[:, 9:11] * scale
-    through = params[:, 2:4] * scale
-    end = params[:, 4:6] * scale
+def _points(params, height: float, width: float):
+    """Start, middle control point and end of the Bezier ``(B, 2)`` in canvas pixels (numpy
+    arrays or tensors, as ``params``)."""
+    def at(i):  # the point whose x is column i and y column i + 1
+        return namespace(params).stack([params[:, i] * width, params[:, i + 1] * height], 1)
+
+    start, through, end = at(9), at(2), at(4)
     return start, 2 * through - 0.5 * (start + end), end
 
 
-def base_radius(size: Tensor | float, scale: float):
-    """Base radius in pixels of strokes of ``size`` on a canvas whose longer side is ``scale``."""
-    if isinstance(size, Tensor):
-        return torch.exp(2 * size) * (scale / REF)
-    return math.exp(2 * size) * (scale / REF)
+def base_radius(size, scale: float):
+    """Base radius in pixels of strokes of ``size`` (a number, numpy array or tensor) on a canvas
+    whose longer side is ``scale``."""
+    if isinstance(size, (int, float)):
+        return math.exp(2 * size) * (scale / REF)
+    return namespace(size).exp(2 * size) * (scale / REF)
 
 
 def motion_events(action: np.ndarray, height: float, width: float, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
@@ -368,6 +376,10 @@ class MyPaint(StrokeType):
     y_indices = (3, 5, 10)
     length_indices = ()
     differentiable = False
+    # libmypaint draws a whole stroke each time any piece of it is rendered (``_draw`` caches only
+    # the last stroke), so a stroke is drawn once per band it reaches: taller bands (measured at
+    # 8192^2, 500 strokes: 512-row bands took 1.9x the CPU time of the one-shot render)
+    band_pixels = 1 << 24
 
     def __init__(self, brush: str = DEFAULT_BRUSH):
         self.brush = brush
@@ -379,17 +391,34 @@ class MyPaint(StrokeType):
 
     # ---- rendering ----------------------------------------------------------------------------
     def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
-        B = params.shape[0]
         h, w = grid.ys.shape[1], grid.xs.shape[2]
-        actions = params.detach().to("cpu", torch.float64).numpy()
         tops = (grid.ys[:, 0, 0] - 0.5).detach().to("cpu", torch.float64).numpy()
         lefts = (grid.xs[:, 0, 0] - 0.5).detach().to("cpu", torch.float64).numpy()
+        colour, alpha = self._draw_windows(to_numpy(params, np.float64), tops, lefts, h, w, grid.height, grid.width)
+        out = dict(device=params.device, dtype=params.dtype)
+        return torch.from_numpy(colour).to(**out), torch.from_numpy(alpha).to(**out)
+
+    def render_window(self, params: np.ndarray, height: int, width: int, top: int, left: int, h: int, w: int,
+                      device="cpu") -> tuple[np.ndarray, np.ndarray]:
+        """libmypaint draws on the CPU, without torch (``device`` is not used)."""
+        B = params.shape[0]
+        actions = np.clip(np.asarray(params, np.float64), 0.0, 1.0)
+        colour, alpha = self._draw_windows(actions, np.full(B, float(top)), np.full(B, float(left)), h, w,
+                                           height, width)
+        return colour.astype(params.dtype, copy=False), alpha.astype(params.dtype, copy=False)
+
+    def _draw_windows(self, actions: np.ndarray, tops: np.ndarray, lefts: np.ndarray, h: int, w: int,
+                      height: float, width: float) -> tuple[np.ndarray, np.ndarray]:
+        """Strokes ``actions (B, 12)`` (float64, in [0, 1]) drawn by libmypaint, read on the ``h x w``
+        windows at ``tops, lefts (B,)`` (pixels, fractions allowed) of a ``height x width`` canvas:
+        ``colour (B, 3, h, w)``, ``alpha (B, 1, h, w)`` float32."""
+        B = actions.shape[0]
         colour = np.empty((B, 3, h, w), np.float32)
         alpha = np.empty((B, 1, h, w), np.float32)
         for i in range(B):
             top, left = math.floor(tops[i]), math.floor(lefts[i])
             shift = (float(tops[i] - top), float(lefts[i] - left))
-            surface = _draw(self._info, actions[i], grid.height, grid.width, shift)
+            surface = _draw(self._info, actions[i], height, width, shift)
             rgba = surface.read(top, left, h, w).astype(np.float32) * (1.0 / libmypaint.ONE)
             a = rgba[..., 3]
             nominal = actions[i, 6:9].astype(np.float32)[None, None, :]
@@ -397,42 +426,40 @@ class MyPaint(StrokeType):
                 rgb = np.where(a[..., None] > 0, rgba[..., :3] / a[..., None], nominal)
             colour[i] = np.clip(rgb, 0.0, 1.0).transpose(2, 0, 1)
             alpha[i, 0] = np.clip(a, 0.0, 1.0)
-        out = dict(device=params.device, dtype=params.dtype)
-        return torch.from_numpy(colour).to(**out), torch.from_numpy(alpha).to(**out)
+        return colour, alpha
 
-    def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
+    def bounding_boxes(self, params, height: int, width: int):
+        xp = namespace(params)
         scale = max(height, width)
-        p = params.detach().clamp(0.0, 1.0)
+        p = xp.clip(params.detach() if is_tensor(params) else params, 0.0, 1.0)
         start, control, end = _points(p, height, width)
-        pts = torch.stack([start, control, end], dim=1)  # (B, 3, 2): the curve lies in their hull
+        pts = xp.stack([start, control, end], 1)  # (B, 3, 2): the curve lies in their hull
         reach = self._info.reach(base_radius(p[:, 1], scale), scale)
-        lo, hi = pts.min(dim=1).values, pts.max(dim=1).values
-        return torch.stack([lo[:, 1] - reach, lo[:, 0] - reach, hi[:, 1] + reach, hi[:, 0] + reach], dim=1)
+        lo, hi = xp.amin(pts, 1), xp.amax(pts, 1)
+        return xp.stack([lo[:, 1] - reach, lo[:, 0] - reach, hi[:, 1] + reach, hi[:, 0] + reach], 1)
 
-    @torch.no_grad()
-    def covered_tiles(self, one: Tensor, box: tuple[int, int, int, int], height: int, width: int,
-                      tile: int) -> Tensor:
-        """``(n, 2)`` origins of the ``tile x tile`` squares laid from ``box``'s corner that the stroke
-        ``one (1, 12)`` paints (exactly: the stroke is drawn once, and cached for the renders of
-        those tiles). The hook ``canvas.covered_tiles`` uses instead of a coarse render."""
-        self.check_params(one)
+    def covered_patches(self, one: np.ndarray, box: tuple[int, int, int, int], height: int, width: int,
+                        patch: int) -> np.ndarray:
+        """``(n, 2)`` int64 origins of the ``patch x patch`` squares laid from ``box``'s corner that
+        the stroke ``one (1, 12)`` (numpy) paints (exactly: the stroke is drawn once, and cached for
+        the renders of those patches). The hook ``canvas.render.covered_patches`` uses instead of a
+        coarse render."""
         top, left, bottom, right = box
-        ny, nx = -(-(bottom - top) // tile), -(-(right - left) // tile)
-        action = one[0].detach().clamp(0.0, 1.0).to("cpu", torch.float64).numpy()
+        ny, nx = -(-(bottom - top) // patch), -(-(right - left) // patch)
+        action = np.clip(self.check_array(one)[0].astype(np.float64), 0.0, 1.0)
         surface = _draw(self._info, action, height, width, (0.0, 0.0))
         hit = np.zeros((ny, nx), bool)
-        size = libmypaint.TILE
+        size = libmypaint.MYPAINT_TILE
         for (tx, ty), t in surface.tiles.items():
             ys, xs = np.nonzero(t[..., 3])
             if ys.size == 0:
                 continue
-            iy = (ys + ty * size - top) // tile
-            ix = (xs + tx * size - left) // tile
+            iy = (ys + ty * size - top) // patch
+            ix = (xs + tx * size - left) // patch
             keep = (iy >= 0) & (iy < ny) & (ix >= 0) & (ix < nx)
             hit[iy[keep], ix[keep]] = True
         iy, ix = np.nonzero(hit)
-        origins = np.stack([top + iy * tile, left + ix * tile], axis=1)
-        return torch.from_numpy(origins.astype(np.int64)).to(one.device)
+        return np.stack([top + iy * patch, left + ix * patch], axis=1).astype(np.int64)
 
     # ---- sampling -----------------------------------------------------------------------------
     @staticmethod
@@ -447,7 +474,7 @@ class MyPaint(StrokeType):
         clamped to [0, 1] (radii of 1/64 .. 7.4/64)."""
         return (0.5 * torch.log((radius * REF).clamp_min(1e-6))).clamp(0.0, 1.0)
 
-    def sample_painting(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+    def sample_painting(self, n: int, generator=None) -> Tensor:
         pts, length = sample_curves(n, generator)
         start, control, end = pts[:, 0:2], pts[:, 2:4], pts[:, 4:6]
         through = 0.25 * (start + 2 * control + end)  # the curve's middle
@@ -458,7 +485,7 @@ class MyPaint(StrokeType):
         return self._assemble(start, through, end, size, rgb, pressure[:, 0], pressure[:, 1])
 
     def init_strokes(self, centres: Tensor, colours: Tensor, sizes: Tensor,
-                     generator: torch.Generator | None = None) -> Tensor:
+                     generator=None) -> Tensor:
         pts = init_curves(centres, sizes, generator)
         start, control, end = pts[:, 0:2], pts[:, 2:4], pts[:, 4:6]
         through = (0.25 * (start + 2 * control + end)).clamp(0.0, 1.0)

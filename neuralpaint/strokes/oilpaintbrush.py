@@ -9,18 +9,20 @@ scale. A stroke of zero length or zero breadth draws nothing.
 """
 from __future__ import annotations
 
-import math
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
-from torch import Tensor
+import numpy as np
 
-from .. import cpukernels
+from ..arrays import F, torch
+from ..kernels import boxes as box_kernels
 from . import brushes
 from .base import PixelGrid, StrokeType, box_coverage
 from .rectangle import (init_rotated_boxes, rotated_box_bounds, rotated_box_touches, rotated_frame,
                         sample_rotated_boxes)
 from .registry import register
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 START_ROUND = 0.08  # the brush touches down with a rounded heel: offset (fraction of length) at the edges
 LUMINANCE_FLOOR = 0.78  # colour multiplier where the bristles carry least paint
@@ -36,23 +38,31 @@ class OilPaintBrush(StrokeType):
     x_indices = (0,)
     y_indices = (1,)
     length_indices = (2, 3)
+    kernel_fields = ("xc", "yc", "w", "h", "theta", "R0", "G0", "B0", "R2", "G2", "B2", "A")  # kernels.boxes.FIELDS
+    cell_kernel = "oil"
 
     def __init__(self, brush: str = "oil"):
         self._brush = brush
-        self._texture = brushes.brush_texture(brush)  # (1, 2, LEVELS, TEXELS), CPU float32
-        self._on_device: dict[tuple, Tensor] = {}
+        self._texture = brushes.brush_texture(brush)  # (2, LEVELS, TEXELS) numpy float32
+        self._as: dict[tuple, object] = {}  # the texture as other arrays, by (kind, device, dtype)
 
     @property
-
     def options(self) -> dict:
         return {"brush": self._brush}
 
-    def texture(self, device: torch.device, dtype: torch.dtype) -> Tensor:
-        """The brush texture on ``device`` in ``dtype`` (cached per device and dtype)."""
-        key = (str(device), dtype)
-        if key not in self._on_device:
-            self._on_device[key] = self._texture.to(device=device, dtype=dtype)
-        return self._on_device[key]
+    def texture_array(self, dtype) -> np.ndarray:
+        """The brush texture ``(2, LEVELS, TEXELS)`` as a numpy array of ``dtype`` (cached)."""
+        key = ("numpy", str(np.dtype(dtype)))
+        if key not in self._as:
+            self._as[key] = np.ascontiguousarray(self._texture, dtype=dtype)
+        return self._as[key]
+
+    def texture(self, device, dtype) -> Tensor:
+        """The brush texture ``(1, 2, LEVELS, TEXELS)`` as a tensor on ``device`` in ``dtype`` (cached)."""
+        key = ("torch", str(device), dtype)
+        if key not in self._as:
+            self._as[key] = torch.tensor(self._texture)[None].to(device=device, dtype=dtype)
+        return self._as[key]
 
     def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
         B = params.shape[0]
@@ -86,28 +96,25 @@ class OilPaintBrush(StrokeType):
         colour = (c0 + (c2 - c0) * along) * luminance
         return colour, alpha
 
-    def _tile_kernel(self, params, rows, origins, height, width, tile):
-        texture = self.texture(params.device, params.dtype)[0]
-        return cpukernels.oil_tiles(params, rows, origins, height, width, tile, texture, START_ROUND,
-                                    LUMINANCE_FLOOR)
+    def kernel_extra(self, dtype) -> tuple:
+        return self.texture_array(dtype), START_ROUND, LUMINANCE_FLOOR
 
-    def _paint_kernel(self, params, boxes, canvas, top, height, width):
-        cpukernels.paint_oil(params, boxes, canvas, top, height, width, self.texture(canvas.device, torch.float64)[0],
-                             START_ROUND, LUMINANCE_FLOOR)
+    def _paint_kernel(self, fields, boxes, canvas, top, height, width):
+        box_kernels.paint_boxes("oil", fields, boxes, canvas, top, height, width, self.kernel_extra(np.float64))
 
-    def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
+    def bounding_boxes(self, params, height: int, width: int):
         return rotated_box_bounds(params, height, width)
 
-    def tiles_touched(self, params: Tensor, rows: Tensor, centres: Tensor, half: float, height: int,
+    def cells_touched(self, params: Tensor, rows: Tensor, centres: Tensor, half: float, height: int,
                       width: int) -> Tensor:
         return rotated_box_touches(params, rows, centres, half, height, width)
 
     def init_strokes(self, centres: Tensor, colours: Tensor, sizes: Tensor,
-                     generator: torch.Generator | None = None) -> Tensor:
+                     generator=None) -> Tensor:
         shape = init_rotated_boxes(centres, sizes, generator, aspect=(1.5, 3.0))
         return torch.cat([shape, colours, colours, torch.ones_like(sizes)[:, None]], dim=1)
 
-    def sample_painting(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+    def sample_painting(self, n: int, generator=None) -> Tensor:
         shape = sample_rotated_boxes(n, generator, aspect=(1.5, 5.0))
         c0 = torch.rand(n, 3, generator=generator)
         c2 = (c0 + 0.15 * torch.randn(n, 3, generator=generator)).clamp(0, 1)

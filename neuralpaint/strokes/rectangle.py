@@ -7,12 +7,17 @@ since y points down). Edges are box-filtered over one pixel; a zero width or hei
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import torch
-from torch import Tensor
+import numpy as np
 
-from .. import cpukernels
+from .. import kernels
+from ..arrays import namespace, to_numpy, torch
+from ..kernels import boxes as box_kernels
 from .base import PixelGrid, StrokeType, box_coverage, log_uniform
+
+if TYPE_CHECKING:
+    from torch import Tensor
 from .registry import register
 
 
@@ -35,17 +40,19 @@ def rotated_frame(
     return u, v
 
 
-def rotated_box_bounds(params: Tensor, height: int, width: int) -> Tensor:
+def rotated_box_bounds(params, height: int, width: int):
     """``(B, 4)`` bounds ``(top, left, bottom, right)`` of rotated boxes whose first five
-    parameters are ``xc, yc, w, h, theta`` (one pixel of margin for the anti-aliased edge)."""
+    parameters are ``xc, yc, w, h, theta`` (one pixel of margin for the anti-aliased edge).
+    ``params``: numpy array or tensor; the bounds are the same kind."""
+    xp = namespace(params)
     S = max(height, width)
     cx, cy = params[:, 0] * width, params[:, 1] * height
     half_l, half_t = params[:, 2] * S / 2, params[:, 3] * S / 2
     angle = params[:, 4] * math.pi
-    c, s = torch.cos(angle).abs(), torch.sin(angle).abs()
+    c, s = xp.abs(xp.cos(angle)), xp.abs(xp.sin(angle))
     ex = half_l * c + half_t * s + 1.0
     ey = half_l * s + half_t * c + 1.0
-    return torch.stack([cy - ey, cx - ex, cy + ey, cx + ex], dim=1)
+    return xp.stack([cy - ey, cx - ex, cy + ey, cx + ex], 1)
 
 
 def rotated_box_touches(params: Tensor, rows: Tensor, centres: Tensor, half: float, height: int,
@@ -61,15 +68,17 @@ def rotated_box_touches(params: Tensor, rows: Tensor, centres: Tensor, half: flo
     ac, as_ = cos.abs(), sin.abs()
     per_stroke = torch.stack([params[:, 0] * width, params[:, 1] * height, cos, sin, hl + half * (ac + as_),
                               ht + half * (ac + as_), half + hl * ac + ht * as_, half + hl * as_ + ht * ac], 1)
-    if cpukernels.available(per_stroke, centres):
-        return cpukernels.box_touches(per_stroke, rows, centres)
+    if kernels.serves(per_stroke, centres):
+        out = np.empty(rows.shape[0], np.bool_)
+        box_kernels.box_touches(to_numpy(per_stroke, np.float64), to_numpy(rows), to_numpy(centres, np.float64), out)
+        return torch.from_numpy(out)
     cx, cy, cos, sin, reach_u, reach_v, reach_x, reach_y = per_stroke.index_select(0, rows).unbind(1)
     dx, dy = centres[:, 1] - cx, centres[:, 0] - cy
     return (((dx * cos + dy * sin).abs() <= reach_u) & ((dy * cos - dx * sin).abs() <= reach_v)
             & (dx.abs() <= reach_x) & (dy.abs() <= reach_y))
 
 
-def sample_rotated_boxes(n: int, generator: torch.Generator | None, aspect: tuple[float, float]) -> Tensor:
+def sample_rotated_boxes(n: int, generator, aspect: tuple[float, float]) -> Tensor:
     """``(n, 5)`` ``xc, yc, w, h, theta`` for a painting: lengths log-uniform in 2 %..30 % of the
     canvas, breadth ``w / aspect`` with aspect in ``aspect``, largest first."""
     length = log_uniform(n, 0.02, 0.30, generator).sort(descending=True).values
@@ -79,7 +88,7 @@ def sample_rotated_boxes(n: int, generator: torch.Generator | None, aspect: tupl
     return torch.cat([pos, length[:, None], (length / ratio)[:, None], theta], dim=1)
 
 
-def init_rotated_boxes(centres: Tensor, sizes: Tensor, generator: torch.Generator | None,
+def init_rotated_boxes(centres: Tensor, sizes: Tensor, generator,
                        aspect: tuple[float, float]) -> Tensor:
     """``(n, 5)`` ``xc, yc, w, h, theta`` at ``centres``, ``sizes`` long, breadth ``w / aspect``."""
     n = centres.shape[0]
@@ -99,6 +108,8 @@ class Rectangle(StrokeType):
     y_indices = (1,)
     length_indices = (2, 3)
     refine_steps = 300  # the cheapest engine: more refinement fits in the same time
+    kernel_fields = ("xc", "yc", "w", "h", "theta", "R", "G", "B", "R", "G", "B", "A")  # kernels.boxes.FIELDS
+    cell_kernel = "rectangle"
 
     def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
         B = params.shape[0]
@@ -111,25 +122,22 @@ class Rectangle(StrokeType):
         colour = params[:, 5:8].view(B, 3, 1, 1).expand(B, 3, *cover.shape[1:])
         return colour, alpha
 
-    def _tile_kernel(self, params, rows, origins, height, width, tile):
-        return cpukernels.rectangle_tiles(params, rows, origins, height, width, tile)
+    def _paint_kernel(self, fields, boxes, canvas, top, height, width):
+        box_kernels.paint_boxes("rectangle", fields, boxes, canvas, top, height, width)
 
-    def _paint_kernel(self, params, boxes, canvas, top, height, width):
-        cpukernels.paint_rectangles(params, boxes, canvas, top, height, width)
-
-    def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
+    def bounding_boxes(self, params, height: int, width: int):
         return rotated_box_bounds(params, height, width)
 
-    def tiles_touched(self, params: Tensor, rows: Tensor, centres: Tensor, half: float, height: int,
+    def cells_touched(self, params: Tensor, rows: Tensor, centres: Tensor, half: float, height: int,
                       width: int) -> Tensor:
         return rotated_box_touches(params, rows, centres, half, height, width)
 
     def init_strokes(self, centres: Tensor, colours: Tensor, sizes: Tensor,
-                     generator: torch.Generator | None = None) -> Tensor:
+                     generator=None) -> Tensor:
         shape = init_rotated_boxes(centres, sizes, generator, aspect=(1.0, 3.0))
         return torch.cat([shape, colours, torch.ones_like(sizes)[:, None]], dim=1)
 
-    def sample_painting(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+    def sample_painting(self, n: int, generator=None) -> Tensor:
         shape = sample_rotated_boxes(n, generator, aspect=(1.0, 4.0))
         rest = torch.rand(n, 4, generator=generator)
         rest[:, 3] = rest[:, 3] * 0.4 + 0.6  # alpha 0.6..1

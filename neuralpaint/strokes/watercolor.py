@@ -7,14 +7,17 @@ on the centre line). A curve of zero length is a round dab; a zero width draws n
 """
 from __future__ import annotations
 
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING
 
-from .. import cpukernels
+from ..arrays import torch
+from ..kernels import curves as curve_kernels
 from .base import PixelGrid, StrokeType, box_coverage
 from .bezier import (MAX_RADIUS, cullable, init_curves, render_culled, sample_curves, tapered_curve,
                      tapered_curve_bounds)
 from .registry import register
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 CENTRE_DENSITY = 0.6  # pigment on the centre line relative to the rim (edge darkening)
 
@@ -31,6 +34,7 @@ class Watercolor(StrokeType):
     y_indices = (1, 3, 5)
     length_indices = (6, 7)
     length_scale = 2 * MAX_RADIUS  # r0, r2 are half-widths in units of MAX_RADIUS
+    kernel_fields = param_names  # kernels.curves.FIELDS, in the same order
 
     def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
         if cullable(params, grid):  # big windows without gradient: only cells the stroke reaches
@@ -49,20 +53,20 @@ class Watercolor(StrokeType):
         colour = c0 + (c2 - c0) * near.t.unsqueeze(1)
         return colour, alpha
 
-    def _paint_kernel(self, params, boxes, canvas, top, height, width):
-        cpukernels.paint_curves(params, boxes, canvas, top, height, width, MAX_RADIUS, watercolor=True,
-                                centre_density=CENTRE_DENSITY)
+    def _paint_kernel(self, fields, boxes, canvas, top, height, width):
+        curve_kernels.paint_curves(fields, boxes, canvas, top, height, width, MAX_RADIUS, watercolor=True,
+                                   centre_density=CENTRE_DENSITY)
 
-    def bounding_boxes(self, params: Tensor, height: int, width: int) -> Tensor:
+    def bounding_boxes(self, params, height: int, width: int):
         return tapered_curve_bounds(params, height, width)
 
     def init_strokes(self, centres: Tensor, colours: Tensor, sizes: Tensor,
-                     generator: torch.Generator | None = None) -> Tensor:
+                     generator=None) -> Tensor:
         radius = (sizes * 0.3 / MAX_RADIUS).clamp(0, 1)[:, None]
         return torch.cat([init_curves(centres, sizes, generator), radius, radius, colours, colours,
                           torch.ones_like(sizes)[:, None]], dim=1)
 
-    def sample_painting(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+    def sample_painting(self, n: int, generator=None) -> Tensor:
         pts, length = sample_curves(n, generator)
         ratio = 0.1 + 0.3 * torch.rand(n, 2, generator=generator)
         radii = (length[:, None] * ratio / MAX_RADIUS).clamp(0, 1)

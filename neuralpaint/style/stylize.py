@@ -125,7 +125,7 @@ class StylizeResult:
 def as_image(image, what: str) -> Tensor:
     """A path (read with ``images.read_image``), an ``(H, W, 3)`` array or a ``(3, H, W)`` tensor
     in [0, 1] -> ``(3, H, W)`` float32 tensor on the CPU. ``NeuralPaintError`` when unusable."""
-    from ..images import read_image
+    from ..imagefiles.io import read_image
 
     if isinstance(image, (str, os.PathLike)):
         image = read_image(image)

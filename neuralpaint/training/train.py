@@ -171,7 +171,7 @@ def train_renderer(cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: bool
     metrics, with ``steps`` and ``best_psnr``. See the module docstring for the files written."""
     from tqdm import tqdm
 
-    from ..images import write_image
+    from ..imagefiles.io import write_image
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

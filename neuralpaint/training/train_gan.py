@@ -415,7 +415,7 @@ def _run_phase(phase: int, cfg: GanConfig, out: Path, data: StrokeData, device: 
                states: dict, progress: bool, log) -> dict:
     from tqdm import tqdm
 
-    from ..images import write_image
+    from ..imagefiles.io import write_image
 
     pdir = out / f"phase{phase}"
     state_path = states[phase]

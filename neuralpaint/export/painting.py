@@ -2,7 +2,7 @@
 
 ``write_painting`` is what ``paint`` and ``stylize`` write. Each file is written atomically, so an
 interrupted run leaves finished files or none. The animation renders and encodes in a second
-thread (torch, ffmpeg and the image encoders release the GIL) while the picture, the strokes file
+thread (the compiled kernels, ffmpeg and the image encoders release the GIL) while the picture, the strokes file
 and the SVG are written.
 """
 from __future__ import annotations
@@ -10,18 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
-
-from .strokesfile import Strokes
+from ..strokesfile import Strokes
 
 
 def write_painting(strokes: Strokes, out: str | Path, name: str, *, final_name: str | None = None,
-                   animation: bool = True, svg: bool = False, device: torch.device | str = "cpu",
-                   final: torch.Tensor | None = None, warn: Callable[[str], None] = print) -> list[Path]:
+                   animation: bool = True, svg: bool = False, device="cpu",
+                   final=None, warn: Callable[[str], None] = print) -> list[Path]:
     """Write ``strokes`` into the directory ``out`` (created when needed):
 
     * ``final_name`` (default ``<name>.png``): the painting rendered by its engine at the strokes
-      file's size (``final``, a ``(3, H, W)`` tensor, when already rendered);
+      file's size (``final``, a ``(3, H, W)`` array or tensor, when already rendered);
     * ``<name>_strokes.npz``: the strokes file;
     * ``<name>.svg`` (``svg``): the painting as vector strokes;
     * ``<name>_animated.mp4`` and ``.gif`` (``animation``): the painting stroke by stroke; without
@@ -29,10 +27,10 @@ def write_painting(strokes: Strokes, out: str | Path, name: str, *, final_name: 
 
     Returns the paths written, in that order.
     """
-    from .compositing import render_painting
-    from .export import FFmpegUnavailable, write_animation
-    from .images import write_image
-    from .strokesfile import save_strokes
+    from ..canvas.render import render_painting
+    from ..imagefiles.io import write_image
+    from ..strokesfile import save_strokes
+    from .animation import FFmpegUnavailable, write_animation
 
     out = Path(out)
     H, W = strokes.height, strokes.width
@@ -46,11 +44,11 @@ def write_painting(strokes: Strokes, out: str | Path, name: str, *, final_name: 
         pool.shutdown(wait=False)
     try:
         if final is None:
-            final = render_painting(strokes.stroke(), strokes.params_tensor(device), H, W, strokes.canvas_colour)
+            final = render_painting(strokes.stroke(), strokes.params, H, W, strokes.canvas_colour, device=device)
         written = [write_image(out / (final_name or f"{name}.png"), final),
                    save_strokes(strokes, out / f"{name}_strokes.npz")]
         if svg:
-            from .export.svg import write_svg
+            from .svg import write_svg
 
             written.append(write_svg(strokes, out / f"{name}.svg"))
     finally:

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 from PIL import Image, UnidentifiedImageError
 
-from .errors import NeuralPaintError
-from .fileutil import atomic_write
+from ..arrays import is_tensor
+from ..errors import NeuralPaintError
+from ..fileutil import atomic_write
 
 MIN_SIDE = 2
 MAX_SIDE = 20000
@@ -130,14 +130,14 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return np.ascontiguousarray(rgb, dtype=np.float32)
 
 
-def write_image(path: str | os.PathLike, rgb: np.ndarray | torch.Tensor) -> Path:
+def write_image(path: str | os.PathLike, rgb) -> Path:
     """Write ``rgb`` as an 8-bit image at ``path`` (format from the extension), atomically.
 
     ``rgb``: a ``(H, W, 3)`` array or a ``(3, H, W)`` tensor, values in [0, 1] (clipped).
     Parent directories are created. Returns ``path`` as a ``Path``.
     """
     path = Path(path)
-    if isinstance(rgb, torch.Tensor):
+    if is_tensor(rgb):
         if rgb.dim() != 3 or rgb.shape[0] != 3:
             raise ValueError(f"write_image expects a (3, H, W) tensor, got {tuple(rgb.shape)}")
         rgb = rgb.detach().float().permute(1, 2, 0).cpu().numpy()

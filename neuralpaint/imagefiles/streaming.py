@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import NeuralPaintError
+from ..errors import NeuralPaintError
 
 try:  # Intel ISA-L deflate: much faster than zlib, same format
     from isal import isal_zlib as _deflate
