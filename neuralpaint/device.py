@@ -1,17 +1,26 @@
-"""Choosing the torch device: ``resolve_device("auto" | "cpu" | "cuda" | "cuda:N")``."""
+"""Choosing the torch device: ``resolve_device("auto" | "cpu" | "cuda" | "cuda:N")``;
+``check_device`` checks the name alone, without importing torch."""
 from __future__ import annotations
 
-import torch
-
+from .arrays import torch
 from .errors import NeuralPaintError
 
 
-def resolve_device(name: str) -> torch.device:
+def check_device(name: str) -> str:
+    """The device name lower-cased, when it is one ``resolve_device`` knows (``NeuralPaintError``
+    otherwise); whether such a device is there is not checked (that needs torch)."""
+    text = str(name).strip().lower()
+    if text in ("auto", "cpu", "cuda") or (text.startswith("cuda:") and text[5:].isdigit()):
+        return text
+    raise NeuralPaintError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N")
+
+
+def resolve_device(name: str):
     """``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
 
     Raises ``NeuralPaintError`` for another name or a CUDA device that is not there.
     """
-    text = str(name).strip().lower()
+    text = check_device(name)
     if text == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if text == "cpu":
@@ -24,4 +33,3 @@ def resolve_device(name: str) -> torch.device:
         if index >= count:
             raise NeuralPaintError(f"device {name!r} asked for, but there are only {count} CUDA device(s)")
         return torch.device("cuda", index)
-    raise NeuralPaintError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N")

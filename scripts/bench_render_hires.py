@@ -34,11 +34,11 @@ def neuralpaint(pythonpath: str | None) -> tuple[list[str], dict]:
     return [sys.executable, "-m", "neuralpaint"], env
 
 
-def timed(cmd: list[str], env: dict) -> dict:
+def timed(cmd: list[str], env: dict, cwd: pathlib.Path) -> dict:
     """Run ``cmd`` under /usr/bin/time: wall s, peak RSS MB, user s, sys s."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as t:
         result = subprocess.run(["/usr/bin/time", "-o", t.name, "-f", "%e %M %U %S", *cmd], env=env,
-                                capture_output=True, text=True)
+                                capture_output=True, text=True, cwd=cwd)
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{result.stderr[-2000:]}")
         wall, rss_kb, user, system = t.read().split()[-4:]
@@ -63,6 +63,13 @@ def main() -> None:
     work = pathlib.Path(args.work or tempfile.mkdtemp(prefix="bench_render_hires_"))
     work.mkdir(parents=True, exist_ok=True)
     codes = {"new": None} | ({"baseline": args.baseline} if args.baseline else {})
+    # commands run in the work directory: ``python -m`` puts the current directory first on the
+    # path, which must not be a checkout; each code's kernels are compiled (cached) before timing
+    for name, path in codes.items():
+        cmd, env = neuralpaint(path)
+        module = "neuralpaint.kernels" if (pathlib.Path(path or REPO) / "neuralpaint/kernels").is_dir() \
+            else "neuralpaint.cpukernels"
+        subprocess.run([cmd[0], "-m", module], env=env, cwd=work, check=True, capture_output=True)
     rows = []
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     print(f"| code | stroke type | scale | size | format | wall s | peak RSS MB | CPU s (user+sys) |")
@@ -72,7 +79,7 @@ def main() -> None:
         base, env = neuralpaint(None)
         if not npz.exists():
             subprocess.run([*base, "random-strokes", "--stroke", stroke, "--n", str(args.n), "--seed",
-                            str(args.seed), "-o", str(npz)], env=env, check=True, capture_output=True)
+                            str(args.seed), "-o", str(npz)], env=env, check=True, capture_output=True, cwd=work)
         for scale in args.scales:
             for fmt in args.formats:
                 runs: dict[str, list[dict]] = {name: [] for name in codes}
@@ -82,7 +89,7 @@ def main() -> None:
                         cmd, env = neuralpaint(path)
                         cmd += ["render-hires", str(npz), "--scale", f"{scale:g}", "-q", "-o", str(out),
                                 "--device", "cpu"]
-                        runs[name].append(timed(cmd, env))
+                        runs[name].append(timed(cmd, env, work))
                         out.unlink(missing_ok=True)
                 for name, rs in runs.items():
                     med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}

@@ -1,7 +1,10 @@
-"""Streamed, banded ``render-hires``: ``compositing.render_bands``, ``hires.write_render`` and
-``neuralpaint.imagewriter``, at tiny sizes with tiny tiles and bands so that strokes cross them."""
+"""Streamed, banded ``render-hires``: ``canvas.render.render_bands``, ``canvas.render.write_render``
+and ``neuralpaint.imagefiles.streaming``, at tiny sizes with tiny patches and bands so that strokes
+cross them; and that rendering a strokes file never imports torch."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import zlib
 
 import cv2
@@ -11,7 +14,6 @@ import torch
 from PIL import Image
 
 from helpers import have_mypaint
-import neuralpaint.canvas.render as compositing
 import neuralpaint.canvas.render as hires
 from neuralpaint import NeuralPaintError
 from neuralpaint.cli import main
@@ -51,7 +53,7 @@ def test_banded_render_equals_the_one_shot_render(stroke, size):
     bands = list(render_bands(strokes.stroke(), strokes.params_tensor(), height, width,
                               strokes.canvas_colour, band=16, patch=8, patch_min_area=100))
     assert [top for top, _ in bands] == list(range(0, height, 16))
-    got = torch.cat([b for _, b in bands], dim=1).permute(1, 2, 0).numpy()
+    got = np.concatenate([b for _, b in bands], axis=1).transpose(1, 2, 0)
     assert got.shape == (height, width, 3)
     assert psnr(got, expected) >= 50.0
     # the library function at a scale, with the default (single-band) settings too
@@ -220,3 +222,30 @@ def test_progress_bar_covers_the_rows_written(tmp_path, capsys):
     write_render(strokes, tmp_path / "o.png", 2, progress=True, band=8, patch=8)
     err = capsys.readouterr().err
     assert "rendering 5 strokes" in err and "/40 " in err and "row/s" in err
+
+
+NO_TORCH = """
+import sys
+from neuralpaint.cli import main
+status = main(sys.argv[1:])
+loaded = sorted(m for m in sys.modules if m == "torch" or m.startswith("torch."))
+print("torch modules:", len(loaded), loaded[:3])
+sys.exit(status or (3 if loaded else 0))
+"""
+
+
+@pytest.mark.parametrize("stroke", TYPES)
+def test_render_hires_does_not_import_torch(stroke, tmp_path):
+    """The whole command in a fresh process: numpy and the compiled kernels (or, for mypaint,
+    libmypaint) only; torch is for gradients."""
+    strokes = random_painting(stroke, 20, 40, 30, seed=4)
+    path = save_strokes(strokes, tmp_path / "p.npz")
+    out = tmp_path / "p.png"
+    run = subprocess.run([sys.executable, "-c", NO_TORCH, "render-hires", str(path), "--scale", "2", "-q",
+                          "-o", str(out)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "torch modules: 0" in run.stdout
+    image = np.asarray(Image.open(out).convert("RGB"))
+    expected = as_uint8(one_shot(strokes, 60, 80))
+    assert image.shape == (60, 80, 3)
+    assert psnr(image / 255.0, expected / 255.0) > 40

@@ -81,6 +81,11 @@ def covered_patches(stroke, one: np.ndarray, box: tuple[int, int, int, int], hei
     return np.stack([top + iy * patch, left + ix * patch], axis=1).astype(np.int64)
 
 
+def on_cpu(device) -> bool:
+    """Whether ``device`` lets the compiled CPU kernels paint (``"auto"`` or ``"cpu"``)."""
+    return str(device).lower() in ("auto", "cpu")
+
+
 def _paint_windows(stroke, params: np.ndarray, boxes: list, order, canvas: np.ndarray, top: int,
                    height: int, width: int, patch: int, patch_min_area: int, device,
                    patches: dict | None = None, progress: Callable[[int], None] | None = None) -> None:
@@ -114,15 +119,16 @@ def _paint_windows(stroke, params: np.ndarray, boxes: list, order, canvas: np.nd
 
 
 def render_painting(stroke, params, height: int, width: int, canvas_colour: tuple[float, float, float] = (1.0, 1.0, 1.0),
-                    *, canvas=None, progress: Callable[[int], None] | None = None, device="cpu"):
+                    *, canvas=None, progress: Callable[[int], None] | None = None, device="auto"):
     """Render strokes ``params (N, d)`` in order onto a ``height x width`` canvas.
 
     ``params``: a numpy array, or a tensor (the result is then a tensor on its device; the
     rendering itself runs on numpy). ``canvas`` (``(3, height, width)``, of the same kind, updated
     in place and returned) continues an earlier render; otherwise a canvas of ``canvas_colour`` is
     made in the params' float dtype. ``progress(k)`` is called as strokes are done with the
-    number done so far. ``device``: where the torch engine renders stroke types without a
-    compiled kernel or a torch-free renderer.
+    number done so far. ``device``: ``"auto"`` or ``"cpu"`` paint with the compiled kernels where
+    the stroke type has them; stroke types without (and every type on another device, e.g.
+    ``"cuda"``) render their windows with ``StrokeType.render_window`` on that device.
 
     Returns the canvas ``(3, height, width)`` in [0, 1], not differentiable.
     """
@@ -136,7 +142,7 @@ def render_painting(stroke, params, height: int, width: int, canvas_colour: tupl
         work = blank(height, width, canvas_colour, dtype)
     else:
         work = np.ascontiguousarray(to_numpy(canvas), dtype=dtype)
-    if stroke.can_paint_onto(values, work):  # a compiled kernel paints them
+    if on_cpu(device) and stroke.can_paint_onto(values, work):  # a compiled kernel paints them
         for done in range(0, values.shape[0], KERNEL_STROKES):
             part = values[done : done + KERNEL_STROKES]
             stroke.paint_onto(part, work, 0, height, width)
@@ -165,7 +171,7 @@ def render_painting(stroke, params, height: int, width: int, canvas_colour: tupl
 
 def render_bands(stroke, params, height: int, width: int, canvas_colour: tuple[float, float, float] = (1.0, 1.0, 1.0),
                  *, band: int = 512, patch: int = PATCH, patch_min_area: int = PATCH_MIN_AREA,
-                 device="cpu") -> Iterator[tuple[int, np.ndarray]]:
+                 device="auto") -> Iterator[tuple[int, np.ndarray]]:
     """Render strokes ``params (N, d)`` (numpy array or tensor) in order onto a ``height x width``
     canvas, ``band`` rows at a time: yields ``(top, pixels)`` for each band from the top, ``pixels
     (3, rows, width)`` numpy in [0, 1] (a view of a buffer that the next band does not reuse).
@@ -192,7 +198,7 @@ def render_bands(stroke, params, height: int, width: int, canvas_colour: tuple[f
     for k in range(n_bands):
         y0, y1 = k * band, min(height, (k + 1) * band)
         canvas = blank(-(-(y1 - y0) // patch) * patch, padded_width, canvas_colour, values.dtype)
-        if not stroke.paint_onto(values[strokes_of_band[k]], canvas, y0, height, width):  # no compiled kernel
+        if not (on_cpu(device) and stroke.paint_onto(values[strokes_of_band[k]], canvas, y0, height, width)):
             _paint_windows(stroke, values, boxes, strokes_of_band[k], canvas, y0, height, width, patch,
                            patch_min_area, device, patches)
             for i in strokes_of_band[k]:
@@ -268,7 +274,7 @@ def render_strokes(
     strokes: Strokes,
     scale: float = 1.0,
     width: int | None = None,
-    device="cpu",
+    device="auto",
     progress: bool = True,
     *,
     band: int | None = None,
@@ -281,7 +287,7 @@ def render_strokes(
     ``write_render`` (the same pixels), into the returned array. ``progress`` shows a progress bar
     over rows on stderr. ``band`` (rows, a multiple of ``patch``; default ``band_rows``), ``patch``
     and ``patch_min_area`` tune ``render_bands``; ``device`` is where stroke types without a
-    compiled kernel render.
+    compiled kernel render (see ``render_painting``).
     """
     from tqdm import tqdm
 
@@ -300,7 +306,7 @@ def write_render(
     path: str | os.PathLike,
     scale: float = 1.0,
     width: int | None = None,
-    device="cpu",
+    device="auto",
     progress: bool = True,
     *,
     band: int | None = None,

@@ -23,8 +23,8 @@ def add_render_hires_arguments(p: argparse.ArgumentParser) -> None:
                    "(default: <stem>_x<scale>.png, "
                    "or <stem>_w<W>.png with --width, beside the strokes file)")
     p.add_argument("--device", default="auto",
-                   help="where stroke types without a compiled CPU kernel render with their torch engine: "
-                   "auto, cpu, cuda or cuda:N (default: %(default)s); the kernels run on the CPU")
+                   help="auto or cpu: the compiled CPU kernels paint (no torch); cuda or cuda:N: the "
+                   "stroke types' torch engines render on that GPU (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar (default: show one on stderr)")
 
@@ -33,9 +33,12 @@ def run_render_hires(args: argparse.Namespace) -> int:
     # numpy and the compiled kernels only: torch is imported just for a stroke type that has no
     # compiled kernel and no torch-free renderer (its engine then renders on --device)
     from ..canvas.render import output_size, write_render
+    from ..device import check_device, resolve_device
     from ..strokesfile import load_strokes
 
     start = time.perf_counter()
+    if check_device(args.device) not in ("auto", "cpu"):  # a GPU: torch's engines render there
+        resolve_device(args.device)
     strokes = load_strokes(args.strokes_file)
     height, width = output_size(strokes, args.scale, args.width)
     output = args.output

@@ -19,7 +19,7 @@ def write_painting(strokes: Strokes, out: str | Path, name: str, *, final_name: 
     """Write ``strokes`` into the directory ``out`` (created when needed):
 
     * ``final_name`` (default ``<name>.png``): the painting rendered by its engine at the strokes
-      file's size (``final``, a ``(3, H, W)`` array or tensor, when already rendered);
+      file's size (``final``, an ``(H, W, 3)`` array or a ``(3, H, W)`` tensor, when already rendered);
     * ``<name>_strokes.npz``: the strokes file;
     * ``<name>.svg`` (``svg``): the painting as vector strokes;
     * ``<name>_animated.mp4`` and ``.gif`` (``animation``): the painting stroke by stroke; without
@@ -44,7 +44,8 @@ def write_painting(strokes: Strokes, out: str | Path, name: str, *, final_name: 
         pool.shutdown(wait=False)
     try:
         if final is None:
-            final = render_painting(strokes.stroke(), strokes.params, H, W, strokes.canvas_colour, device=device)
+            final = render_painting(strokes.stroke(), strokes.params, H, W, strokes.canvas_colour,
+                                    device=device).transpose(1, 2, 0)  # (H, W, 3)
         written = [write_image(out / (final_name or f"{name}.png"), final),
                    save_strokes(strokes, out / f"{name}_strokes.npz")]
         if svg:
