@@ -10,10 +10,11 @@ import torch
 from torch import nn
 
 from neuralpaint.errors import NeuralPaintError
-from neuralpaint.perceptual import VGGFeatures, find_vgg_weights, load_vgg, vgg_layer_names
+from neuralpaint import backbones
+from neuralpaint.backbones.efficientnet import EfficientNetLite0, load_efficientnet_lite0, wheel_weights_path
+from neuralpaint.backbones.vgg import VGGFeatures, find_vgg_weights, load_vgg, vgg_layer_names
 from neuralpaint.strokesfile import Strokes, validate
-from neuralpaint.style import backbones, kmeans_palette, snap_to_palette, stylize, stylize_run
-from neuralpaint.style.efficientnet import EfficientNetLite0, load_efficientnet_lite0, wheel_weights_path
+from neuralpaint.style import kmeans_palette, snap_to_palette, stylize, stylize_run
 from neuralpaint.style.losses import StyleLoss, colour_distance, gram, sliced_wasserstein, softmax_features
 from neuralpaint.style.stylize import as_image, render_preview
 
@@ -69,7 +70,7 @@ def vgg_file(tmp_path_factory) -> Path:
     return tiny_vgg19_file(tmp_path_factory.mktemp("vgg") / "vgg19-tiny.pth")
 
 
-# ---- VGG through perceptual.py ------------------------------------------------------------------
+# ---- VGG through backbones/vgg.py ---------------------------------------------------------------
 def test_vgg_layer_names_follow_the_torchvision_layout():
     names = vgg_layer_names([0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34])
     assert names["relu1_1"] == 0 and names["relu2_1"] == 5 and names["relu4_2"] == 21 and names["relu5_4"] == 34
@@ -217,13 +218,14 @@ def test_palette_mode_pulls_colours_towards_the_style(covered_painting, small_pa
 def test_the_colour_map_equals_the_windowed_render(small_painting):
     from neuralpaint.painter.refine import render_over
     from neuralpaint.style.colourmap import ColourMap
-    from neuralpaint.style.stylize import blank, make_renderer
+    from neuralpaint.compositing import blank_canvas
+    from neuralpaint.style.stylize import make_renderer
 
     stroke = small_painting.stroke()
     renderer = make_renderer(stroke, torch.device("cpu"))
     params = small_painting.params_tensor()
     cols = torch.arange(stroke.n_params)[stroke.colour]
-    background = blank(SIZE, SIZE, small_painting.canvas_colour, params)
+    background = blank_canvas(SIZE, SIZE, small_painting.canvas_colour)
     cmap = ColourMap.build(renderer, stroke, params, cols, SIZE, SIZE, background)
     new = torch.rand(params.shape[0], len(cols), generator=torch.Generator().manual_seed(3))
     changed = params.clone()

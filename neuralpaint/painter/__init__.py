@@ -12,45 +12,20 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .. import __version__
 from ..errors import NeuralPaintError
 from ..device import resolve_device
 from ..checkpoints import shipped_checkpoint
 from ..renderers import EngineRenderer, load_renderer
+from ..photo import painting_size, prepare_photo
 from ..strokes import get_stroke_type
 from ..strokesfile import Strokes
 from .config import PaintConfig
 from .progressive import PaintState, paint_photo
 
 __all__ = ["PaintConfig", "PaintState", "paint", "paint_image", "painting_size", "prepare_photo", "make_renderer"]
-
-
-def painting_size(height: int, width: int, size: int) -> tuple[int, int]:
-    """``(H, W)`` with the longer side ``size`` and the photo's aspect ratio."""
-    scale = size / max(height, width)
-    return max(1, round(height * scale)), max(1, round(width * scale))
-
-
-def prepare_photo(image: np.ndarray | torch.Tensor, size: int, device: torch.device) -> torch.Tensor:
-    """``(H, W, 3)`` array or ``(3, H, W)`` tensor in [0, 1] -> ``(3, h, w)`` on ``device``, the
-    longer side resized (area / bicubic) to ``size``."""
-    if isinstance(image, np.ndarray):
-        if image.ndim != 3 or image.shape[2] != 3:
-            raise NeuralPaintError(f"expected an (H, W, 3) RGB image, got shape {image.shape}")
-        image = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)
-    if image.dim() != 3 or image.shape[0] != 3:
-        raise NeuralPaintError(f"expected a (3, H, W) image tensor, got shape {tuple(image.shape)}")
-    image = image.float().to(device)
-    h, w = painting_size(image.shape[1], image.shape[2], size)
-    if (h, w) != tuple(image.shape[1:]):
-        shrinking = h < image.shape[1]
-        image = F.interpolate(image[None], size=(h, w), mode="area" if shrinking else "bicubic",
-                              align_corners=None if shrinking else False)[0]
-    return image.clamp(0.0, 1.0)
 
 
 def make_renderer(cfg: PaintConfig, stroke, device: torch.device):

@@ -29,7 +29,7 @@ from ..strokes import StrokeType
 from ..tiles import TILE, composite_tiles, stroke_tiles, visible_alpha
 from .config import PaintConfig
 from .constraints import StrokeConstraints, photo_palette
-from .feature_loss import FeatureDistance
+from .feature_loss import FeatureDistance, load_feature_distance
 from .layout import Level, crop_windows, make_level
 from .losses import PIXEL_LOSSES, SinkhornLoss, error_map, masked_l1
 from .refine import refine
@@ -227,9 +227,7 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
                                     long_side=max(H, W), palette=palette)
     feature = None
     if cfg.loss != "pixel":
-        from ..style.backbones import load_backbone
-
-        feature = FeatureDistance(load_backbone(cfg.backbone, cfg.backbone_weights, device), generator)
+        feature = load_feature_distance(cfg.backbone, cfg.backbone_weights, device, generator)
     state = PaintState(params=torch.zeros(0, stroke.n_params, device=device), canvas=canvas)
     rounds = [math.ceil(n / lvl.n_blocks) if cfg.schedule == "published" else 1 for lvl, n in zip(plans, budget) if n]
     refine_steps = cfg.refine_steps

@@ -49,17 +49,24 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from .. import __version__
+from ..backbones import load_backbone
+from ..colour import colour_view, lab_to_rgb, rgb_to_lab, with_colours
+from ..compositing import blank_canvas
 from ..device import resolve_device
 from ..errors import NeuralPaintError
 from ..optim import Adam
+from ..painter import PaintConfig
+from ..painter import make_renderer as painter_renderer
+from ..painter.refine import render_over, visible_areas
+from ..photo import image_tensor, resize_image
+from ..renderers import EngineRenderer
 from ..strokesfile import Strokes, validate
-from .losses import ColourTarget, ContentLoss, StyleLoss, image_colours, lab_to_rgb, rgb_to_lab
+from .losses import ColourTarget, ContentLoss, StyleLoss, image_colours
 from .colourmap import ColourMap
-from .palette import colour_view, transfer_colours, with_colours
+from .palette import transfer_colours
 
 MODES = ("colour", "texture", "palette")
 SWD_SCALE = 10.0  # the colour term is the sliced Wasserstein distance in Lab units divided by this
@@ -129,32 +136,19 @@ def as_image(image, what: str) -> Tensor:
 
     if isinstance(image, (str, os.PathLike)):
         image = read_image(image)
-    if isinstance(image, np.ndarray):
-        if image.ndim != 3 or image.shape[2] != 3:
-            raise NeuralPaintError(f"{what}: expected an (H, W, 3) RGB image, got shape {image.shape}")
-        image = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)
-    if not isinstance(image, Tensor) or image.dim() != 3 or image.shape[0] != 3:
+    if not isinstance(image, (np.ndarray, Tensor)):
         raise NeuralPaintError(f"{what}: expected a path, an (H, W, 3) array or a (3, H, W) tensor")
+    image = image_tensor(image, what)
     if min(image.shape[1:]) < 2:
         raise NeuralPaintError(f"{what}: image is {image.shape[2]}x{image.shape[1]} pixels; it must be at least 2x2")
     return image.detach().float().cpu().clamp(0.0, 1.0)
-
-
-def resize(image: Tensor, height: int, width: int) -> Tensor:
-    """``(3, H, W)`` -> ``(3, height, width)``: area average when shrinking, bicubic when enlarging."""
-    if tuple(image.shape[1:]) == (height, width):
-        return image
-    shrinking = height * width < image.shape[1] * image.shape[2]
-    out = F.interpolate(image[None], size=(height, width), mode="area" if shrinking else "bicubic",
-                        align_corners=None if shrinking else False)[0]
-    return out.clamp(0.0, 1.0)
 
 
 def resize_long_side(image: Tensor, side: int) -> Tensor:
     """``(3, H, W)`` resized so that its longer side is ``side`` pixels (aspect kept)."""
     H, W = image.shape[1:]
     scale = side / max(H, W)
-    return resize(image, max(2, round(H * scale)), max(2, round(W * scale)))
+    return resize_image(image, max(2, round(H * scale)), max(2, round(W * scale)))
 
 
 def working_size(strokes: Strokes, work_size: int) -> tuple[int, int]:
@@ -174,9 +168,6 @@ def source_photo(strokes: Strokes) -> Path | None:
 def make_renderer(stroke, device: torch.device):
     """The painter's differentiable renderer for ``stroke``: its engine, or its shipped neural
     renderer for engines that are not differentiable (MyPaint)."""
-    from ..painter import PaintConfig
-    from ..painter import make_renderer as painter_renderer
-
     return painter_renderer(PaintConfig(stroke=stroke.name, stroke_options=stroke.options, renderer="auto"),
                             stroke, device)
 
@@ -197,8 +188,6 @@ def palette_transfer(stroke, renderer, params: Tensor, style: Tensor, height: in
     stroke colours matches ``style (3, h, w)``'s in Lab (see ``palette.transfer_colours``); the
     weights are the areas the strokes show in the ``height x width`` painting. Only colour
     parameters change."""
-    from ..painter.refine import visible_areas
-
     if params.shape[0] == 0 or iterations == 0:
         return params
     areas = visible_areas(stroke, renderer, params, height, width)  # (N,)
@@ -210,16 +199,9 @@ def palette_transfer(stroke, renderer, params: Tensor, style: Tensor, height: in
     return with_colours(stroke, params, lab_to_rgb(moved).reshape(N, k, 3))
 
 
-def blank(height: int, width: int, colour, like: Tensor) -> Tensor:
-    """``(3, height, width)`` filled with ``colour``, on ``like``'s device and dtype."""
-    return torch.tensor(colour, device=like.device, dtype=like.dtype).view(3, 1, 1).repeat(1, height, width)
-
-
 def engine_renderer(stroke, renderer):
     """``renderer`` when it renders what the final picture shows, else the stroke's engine (for
     renders that need no gradient: MyPaint's libmypaint)."""
-    from ..renderers import EngineRenderer
-
     return renderer if renderer.exact else EngineRenderer(stroke)
 
 
@@ -229,9 +211,7 @@ def colour_painter(stroke, renderer, params: Tensor, columns: Tensor, height: in
     with its ``columns`` replaced: the affine ``ColourMap`` of the stroke's engine when it is affine
     in the colours (every engine shipped, MyPaint's included), else the painter's windowed
     compositor through ``renderer``."""
-    from ..painter.refine import render_over
-
-    background = blank(height, width, canvas_colour, params)
+    background = blank_canvas(height, width, canvas_colour, params.device, params.dtype)
     engine = engine_renderer(stroke, renderer)
     cmap = ColourMap.build(engine, stroke, params, columns, height, width, background, generator)
     if cmap is not None:
@@ -298,8 +278,6 @@ def stylize_run(strokes: Strokes, style_image, content=None, config: StylizeConf
         lap("palette")
         if cfg.mode != "palette" and cfg.steps + cfg.texture_steps > 0:
             content_img = _content_image(strokes, content, h, w, device)
-            from .backbones import load_backbone
-
             backbone = load_backbone(cfg.backbone, cfg.weights, device)
             backbone_name = backbone.name
             objective = Objective(backbone, cfg, style_w, content_img, target, generator)
@@ -341,7 +319,7 @@ def _content_image(strokes: Strokes, content, height: int, width: int, device) -
     else:
         image = as_image(content, f"content photo {content}" if isinstance(content, (str, os.PathLike))
                          else "content photo")
-    return resize(image, height, width).to(device)
+    return resize_image(image, height, width).to(device)
 
 
 def _free_columns(stroke, mode: str, d: int) -> np.ndarray:
@@ -407,11 +385,9 @@ def _texture_phase(stroke, renderer, params: Tensor, objective: Objective, strok
                    content: Tensor, cfg: StylizeConfig, progress: bool) -> tuple[Tensor, list[dict]]:
     """Every parameter optimised through the painter's windowed compositor at ``texture_size``
     (colours at ``lr``, shape and opacity at ``shape_lr``)."""
-    from ..painter.refine import render_over
-
     h, w = working_size(strokes, cfg.texture_size)
-    background = blank(h, w, strokes.canvas_colour, params)
-    small = objective.rescaled(resize_long_side(style, max(h, w)).to(params.device), resize(content, h, w))
+    background = blank_canvas(h, w, strokes.canvas_colour, params.device, params.dtype)
+    small = objective.rescaled(resize_long_side(style, max(h, w)).to(params.device), resize_image(content, h, w))
     d = params.shape[1]
     colour_cols = torch.arange(d)[stroke.colour]
     other_cols = torch.tensor([c for c in range(d) if c not in set(colour_cols.tolist())], dtype=torch.long)
