@@ -226,11 +226,11 @@ def test_the_colour_map_equals_the_windowed_render(small_painting):
     params = small_painting.params_tensor()
     cols = torch.arange(stroke.n_params)[stroke.colour]
     background = blank_canvas(SIZE, SIZE, small_painting.canvas_colour)
-    cmap = ColourMap.build(renderer, stroke, params, cols, SIZE, SIZE, background)
+    cmap = ColourMap.build(renderer, params, cols, SIZE, SIZE, background)
     new = torch.rand(params.shape[0], len(cols), generator=torch.Generator().manual_seed(3))
     changed = params.clone()
     changed[:, cols] = new
-    assert torch.allclose(cmap(new), render_over(stroke, renderer, changed, background), atol=1e-5)
+    assert torch.allclose(cmap(new), render_over(renderer, changed, background), atol=1e-5)
 
 
 # ---- stylize with a network (a tiny random VGG keeps it fast) ----------------------------------

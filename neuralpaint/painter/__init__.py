@@ -18,8 +18,8 @@ from .. import __version__
 from ..errors import NeuralPaintError
 from ..device import resolve_device
 from ..checkpoints import shipped_checkpoint
-from ..renderers import EngineRenderer, load_renderer
 from ..photo import painting_size, prepare_photo
+from ..renderers import EngineRenderer, load_renderer
 from ..strokes import get_stroke_type
 from ..strokesfile import Strokes
 from .config import PaintConfig
@@ -28,20 +28,22 @@ from .progressive import PaintState, paint_photo
 __all__ = ["PaintConfig", "PaintState", "paint", "paint_image", "painting_size", "prepare_photo", "make_renderer"]
 
 
-def make_renderer(cfg: PaintConfig, stroke, device: torch.device):
-    """The renderer ``cfg.renderer`` asks for. ``auto`` uses the engine where it is differentiable:
-    on CPU it is several times faster than a neural renderer and exact (see the README's
-    benchmark); for engines that are not (mypaint) it uses the neural renderer."""
+def make_renderer(cfg: PaintConfig, device: torch.device):
+    """The renderer ``cfg.renderer`` asks for, for strokes of ``cfg.stroke`` with
+    ``cfg.stroke_options`` (its ``.stroke`` is that stroke type). ``auto`` uses the engine where it
+    is differentiable: on CPU it is several times faster than a neural renderer and exact (see the
+    README's benchmark); for engines that are not (mypaint) it uses the neural renderer."""
+    stroke = get_stroke_type(cfg.stroke, **cfg.stroke_options)
     if cfg.renderer == "engine" and not stroke.differentiable:
         raise NeuralPaintError(f"the {stroke.name} engine is not differentiable: paint with --renderer neural "
                                "(or auto); the final picture is still rendered by the engine")
     if cfg.renderer == "engine" or (cfg.renderer == "auto" and stroke.differentiable):
         return EngineRenderer(stroke)
-    path = Path(cfg.checkpoint) if cfg.checkpoint else shipped_checkpoint(cfg.stroke)
+    path = Path(cfg.checkpoint) if cfg.checkpoint else shipped_checkpoint(stroke.name)
     if not path.is_file():
-        raise NeuralPaintError(f"no neural renderer for {cfg.stroke}: {path} does not exist "
+        raise NeuralPaintError(f"no neural renderer for {stroke.name}: {path} does not exist "
                                "(train one with neuralpaint train-renderer, or use --renderer engine)")
-    renderer = load_renderer(path, stroke_type=cfg.stroke, device=device)
+    renderer = load_renderer(path, stroke_type=stroke.name, device=device)
     if renderer.stroke.options != stroke.options:
         raise NeuralPaintError(f"{path}: renderer was trained with {renderer.stroke.options}, painting uses {stroke.options}")
     return renderer
@@ -52,18 +54,17 @@ def paint_image(image, cfg: PaintConfig, progress: bool = False) -> tuple[Stroke
     ``(3, H, W)`` (resized). See ``paint`` for the simple form."""
     cfg.validate()
     device = resolve_device(cfg.device)
-    stroke = get_stroke_type(cfg.stroke, **cfg.stroke_options)
+    renderer = make_renderer(cfg, device)
     photo = prepare_photo(image, cfg.size, device)
     if min(photo.shape[1:]) < 2:
         raise NeuralPaintError(f"the photo is too thin to paint at size {cfg.size}: {tuple(photo.shape[1:])}")
-    renderer = make_renderer(cfg, stroke, device)
-    cfg = cfg.resolved(stroke, renderer)  # the defaults that depend on them, recorded in the strokes file
-    state = paint_photo(photo, stroke, renderer, cfg, progress=progress)
+    cfg = cfg.resolved(renderer)  # the defaults that depend on it, recorded in the strokes file; once
+    state = paint_photo(photo, renderer, cfg, progress=progress)
     H, W = photo.shape[1:]
     metadata = {"generator": "neuralpaint paint", "neuralpaint_version": __version__,
                 "config": {k: v for k, v in dataclasses.asdict(cfg).items()}, "levels": state.log,
                 "interrupted": state.interrupted}
-    strokes = Strokes.from_stroke(stroke, state.params.cpu(), W, H, cfg.canvas_colour, metadata)
+    strokes = Strokes.from_stroke(renderer.stroke, state.params.cpu(), W, H, cfg.canvas_colour, metadata)
     return strokes, state, photo
 
 

@@ -166,10 +166,10 @@ def source_photo(strokes: Strokes) -> Path | None:
 
 
 def make_renderer(stroke, device: torch.device):
-    """The painter's differentiable renderer for ``stroke``: its engine, or its shipped neural
-    renderer for engines that are not differentiable (MyPaint)."""
-    return painter_renderer(PaintConfig(stroke=stroke.name, stroke_options=stroke.options, renderer="auto"),
-                            stroke, device)
+    """The painter's differentiable renderer for ``stroke`` (a ``StrokeType``; the renderer's
+    ``.stroke``): its engine, or its shipped neural renderer for engines that are not
+    differentiable (MyPaint)."""
+    return painter_renderer(PaintConfig(stroke=stroke.name, stroke_options=stroke.options, renderer="auto"), device)
 
 
 def render_preview(strokes: Strokes, height: int, width: int, device: torch.device | str = "cpu") -> Tensor:
@@ -182,45 +182,44 @@ def render_preview(strokes: Strokes, height: int, width: int, device: torch.devi
 
 
 # ---- the two phases ----------------------------------------------------------------------------
-def palette_transfer(stroke, renderer, params: Tensor, style: Tensor, height: int, width: int,
+def palette_transfer(renderer, params: Tensor, style: Tensor, height: int, width: int,
                      iterations: int, generator: torch.Generator, n_style_pixels: int = 20_000) -> Tensor:
-    """``params (N, d)`` with their colours moved so that the area-weighted distribution of the
+    """``params (N, d)`` (strokes of ``renderer.stroke``) with their colours moved so that the area-weighted distribution of the
     stroke colours matches ``style (3, h, w)``'s in Lab (see ``palette.transfer_colours``); the
     weights are the areas the strokes show in the ``height x width`` painting. Only colour
     parameters change."""
     if params.shape[0] == 0 or iterations == 0:
         return params
-    areas = visible_areas(stroke, renderer, params, height, width)  # (N,)
-    cols = colour_view(stroke, params)  # (N, k, 3)
+    areas = visible_areas(renderer, params, height, width)  # (N,)
+    cols = colour_view(renderer.stroke, params)  # (N, k, 3)
     N, k, _ = cols.shape
     weights = (areas / k).repeat_interleave(k)
     target = image_colours(style, n_style_pixels, generator).to(params.device)
     moved = transfer_colours(rgb_to_lab(cols.reshape(-1, 3)), weights, target, iterations, generator=generator)
-    return with_colours(stroke, params, lab_to_rgb(moved).reshape(N, k, 3))
+    return with_colours(renderer.stroke, params, lab_to_rgb(moved).reshape(N, k, 3))
 
 
-def engine_renderer(stroke, renderer):
-    """``renderer`` when it renders what the final picture shows, else the stroke's engine (for
-    renders that need no gradient: MyPaint's libmypaint)."""
-    return renderer if renderer.exact else EngineRenderer(stroke)
+def engine_renderer(renderer):
+    """``renderer`` when it renders what the final picture shows, else the engine of its stroke type
+    (for renders that need no gradient: MyPaint's libmypaint)."""
+    return renderer if renderer.exact else EngineRenderer(renderer.stroke)
 
 
-def colour_painter(stroke, renderer, params: Tensor, columns: Tensor, height: int, width: int, canvas_colour,
+def colour_painter(renderer, params: Tensor, columns: Tensor, height: int, width: int, canvas_colour,
                    generator: torch.Generator):
     """A differentiable ``draw(colours (N, K)) -> (3, height, width)`` of the painting ``params``
     with its ``columns`` replaced: the affine ``ColourMap`` of the stroke's engine when it is affine
     in the colours (every engine shipped, MyPaint's included), else the painter's windowed
     compositor through ``renderer``."""
     background = blank_canvas(height, width, canvas_colour, params.device, params.dtype)
-    engine = engine_renderer(stroke, renderer)
-    cmap = ColourMap.build(engine, stroke, params, columns, height, width, background, generator)
+    cmap = ColourMap.build(engine_renderer(renderer), params, columns, height, width, background, generator)
     if cmap is not None:
         return cmap
 
     def draw(colours: Tensor) -> Tensor:
         full = params.clone()
         full[:, columns] = colours
-        return render_over(stroke, renderer, full, background)
+        return render_over(renderer, full, background)
 
     return draw
 
@@ -268,10 +267,10 @@ def stylize_run(strokes: Strokes, style_image, content=None, config: StylizeConf
     backbone_name = None
     if params.shape[0]:
         # 1. palette: transfer of the stroke colours, then the rendered painting's colour distribution
-        params = palette_transfer(stroke, engine_renderer(stroke, renderer), params, style_w, h, w,
+        params = palette_transfer(engine_renderer(renderer), params, style_w, h, w,
                                   cfg.palette_iterations, generator)
         target = ColourTarget(image_colours(style_w, 20_000, generator).to(device), generator=generator)
-        draw = colour_painter(stroke, renderer, params, colour_cols, h, w, strokes.canvas_colour, generator)
+        draw = colour_painter(renderer, params, colour_cols, h, w, strokes.canvas_colour, generator)
         lap("prepare")
         colours = fit_colour_distribution(draw, params[:, colour_cols], target, cfg.palette_steps, cfg.lr, generator)
         params[:, colour_cols] = colours
@@ -289,7 +288,7 @@ def stylize_run(strokes: Strokes, style_image, content=None, config: StylizeConf
             lap("colour")
             # 3. texture: every parameter, through the windowed compositor at a smaller size
             if cfg.mode == "texture" and cfg.texture_steps:
-                params, more = _texture_phase(stroke, renderer, params, objective, strokes, style, content_img,
+                params, more = _texture_phase(renderer, params, objective, strokes, style, content_img,
                                               cfg, progress)
                 log += more
                 lap("texture")
@@ -381,7 +380,7 @@ class Objective:
         return [x.detach() for x in xs], log
 
 
-def _texture_phase(stroke, renderer, params: Tensor, objective: Objective, strokes: Strokes, style: Tensor,
+def _texture_phase(renderer, params: Tensor, objective: Objective, strokes: Strokes, style: Tensor,
                    content: Tensor, cfg: StylizeConfig, progress: bool) -> tuple[Tensor, list[dict]]:
     """Every parameter optimised through the painter's windowed compositor at ``texture_size``
     (colours at ``lr``, shape and opacity at ``shape_lr``)."""
@@ -389,7 +388,7 @@ def _texture_phase(stroke, renderer, params: Tensor, objective: Objective, strok
     background = blank_canvas(h, w, strokes.canvas_colour, params.device, params.dtype)
     small = objective.rescaled(resize_long_side(style, max(h, w)).to(params.device), resize_image(content, h, w))
     d = params.shape[1]
-    colour_cols = torch.arange(d)[stroke.colour]
+    colour_cols = torch.arange(d)[renderer.stroke.colour]
     other_cols = torch.tensor([c for c in range(d) if c not in set(colour_cols.tolist())], dtype=torch.long)
 
     def draw(xs: list[Tensor]):
@@ -397,7 +396,7 @@ def _texture_phase(stroke, renderer, params: Tensor, objective: Objective, strok
         full[:, colour_cols] = xs[0]
         if len(xs) > 1:
             full[:, other_cols] = xs[1]
-        return render_over(stroke, renderer, full, background), None
+        return render_over(renderer, full, background), None
 
     tensors, lrs = [params[:, colour_cols]], [0.1 * cfg.lr]  # the colours are fitted already: small moves
     if len(other_cols):
