@@ -185,6 +185,26 @@ def test_bad_style_images_are_one_line_errors(tmp_path, small_painting):
         stylize(small_painting, STYLE, mode="watercolour")
 
 
+def test_a_shipped_style_by_name_from_python(small_painting):
+    """``stylize`` takes a shipped style's name, reads its file and records the file's path."""
+    from neuralpaint.resources import data_path
+
+    styled = stylize(small_painting, "starry_night", mode="palette", palette_iterations=4, palette_steps=2)
+    assert styled.metadata["stylize"]["style"] == str(data_path("style_images") / "starry_night.jpg")
+    by_path = stylize(small_painting, STYLE, mode="palette", palette_iterations=4, palette_steps=2)
+    np.testing.assert_array_equal(styled.params, by_path.params)
+    as_array = stylize(small_painting, as_image(STYLE, "style").permute(1, 2, 0).numpy(), mode="palette",
+                       palette_iterations=0, palette_steps=0)
+    assert as_array.metadata["stylize"]["style"] == "(array)"
+
+
+def test_an_unknown_style_name_lists_the_shipped_ones(small_painting):
+    with pytest.raises(NeuralPaintError) as excinfo:
+        stylize(small_painting, "no_such_style", mode="palette")
+    message = one_line_error(excinfo)
+    assert "no_such_style" in message and "starry_night" in message and "wheat_field" in message
+
+
 # ---- palette ----------------------------------------------------------------------------------
 def test_kmeans_palette_and_snap(small_painting):
     image = np.zeros((20, 30, 3), np.float32)

@@ -63,6 +63,7 @@ from ..painter import make_renderer as painter_renderer
 from ..painter.refine import render_over, visible_areas
 from ..photo import image_tensor, resize_image
 from ..renderers import EngineRenderer
+from ..resources import STYLE_IMAGE_SUFFIXES, data_path, shipped_style_names
 from ..strokesfile import Strokes, validate
 from .losses import ColourTarget, ContentLoss, StyleLoss, image_colours
 from .colourmap import ColourMap
@@ -142,6 +143,32 @@ def as_image(image, what: str) -> Tensor:
     if min(image.shape[1:]) < 2:
         raise NeuralPaintError(f"{what}: image is {image.shape[2]}x{image.shape[1]} pixels; it must be at least 2x2")
     return image.detach().float().cpu().clamp(0.0, 1.0)
+
+
+def style_image_path(style: str | os.PathLike) -> Path:
+    """The file of a style image given as a path or as the name of a shipped one
+    (``"starry_night"`` -> ``style_images/starry_night.jpg``, see ``resources.shipped_style_names``).
+    A path that exists, or has a suffix, is returned as it is; a bare name that is neither a file
+    nor shipped raises ``NeuralPaintError`` naming the shipped styles."""
+    path = Path(style)
+    if path.exists() or path.suffix:
+        return path
+    for suffix in STYLE_IMAGE_SUFFIXES:
+        shipped = data_path("style_images") / f"{path}{suffix}"
+        if shipped.is_file():
+            return shipped
+    names = ", ".join(shipped_style_names()) or "none installed"
+    raise NeuralPaintError(f"style image {str(style)!r}: no such file, and not a shipped style image ({names})")
+
+
+def read_style_image(style) -> tuple[Tensor, str]:
+    """``style``: a path, the name of a shipped style image, an ``(H, W, 3)`` array or a
+    ``(3, H, W)`` tensor -> the image ``(3, H, W)`` (CPU, see ``as_image``) and what the metadata
+    records of it: the file's path, or ``"(array)"``."""
+    if isinstance(style, (str, os.PathLike)):
+        path = style_image_path(style)
+        return as_image(path, f"style image {path}"), str(path)
+    return as_image(style, "style image"), "(array)"
 
 
 def resize_long_side(image: Tensor, side: int) -> Tensor:
@@ -246,8 +273,7 @@ def stylize_run(strokes: Strokes, style_image, content=None, config: StylizeConf
     cfg.validate()
     stroke = validate(strokes)
     device = resolve_device(cfg.device)
-    style = as_image(style_image, f"style image {style_image}" if isinstance(style_image, (str, os.PathLike))
-                     else "style image")
+    style, style_record = read_style_image(style_image)
     clock = time.perf_counter()
     seconds: dict = {}
 
@@ -299,7 +325,7 @@ def stylize_run(strokes: Strokes, style_image, content=None, config: StylizeConf
     out[:, free] = params.detach().cpu().clamp(0.0, 1.0).numpy()[:, free]
     metadata = {**strokes.metadata, "stylize": {
         "generator": "neuralpaint stylize", "neuralpaint_version": __version__,
-        "style": str(style_image) if isinstance(style_image, (str, os.PathLike)) else "(array)",
+        "style": style_record,
         "content": str(content) if isinstance(content, (str, os.PathLike)) else
         ("(array)" if content is not None else "(source photo or the painting)"),
         "backbone": backbone_name, "config": dataclasses.asdict(cfg)}}
@@ -412,10 +438,13 @@ def _texture_phase(renderer, params: Tensor, objective: Objective, strokes: Stro
 
 def stylize(strokes: Strokes, style_image, content=None, config: StylizeConfig | None = None,
             progress: bool = False, **settings) -> Strokes:
-    """The painting ``strokes`` restyled after ``style_image`` (a path, an ``(H, W, 3)`` array or a
-    ``(3, H, W)`` tensor, RGB in [0, 1]); see the module docstring.
+    """The painting ``strokes`` restyled after ``style_image``: a path, the name of a shipped style
+    image (``"starry_night"``; ``resources.shipped_style_names()``), an ``(H, W, 3)`` array or a
+    ``(3, H, W)`` tensor, RGB in [0, 1]; see the module docstring. The result's
+    ``metadata["stylize"]`` records the style image's path (``"(array)"`` for an image given as
+    such), the content's and the settings.
 
-    ``content``: the photo to stay close to (same forms; default: the strokes file's ``source``
+    ``content``: the photo to stay close to (a path, an array or a tensor; default: the strokes file's ``source``
     photo when it exists, else the painting itself). Settings are ``StylizeConfig`` fields, given as
     a config or as keywords (``mode="texture", style_weight=2.0, steps=100, backbone="vgg19",
     seed=0, device="cpu"``). Returns a new, valid ``Strokes`` of the same type, count and order.
