@@ -26,3 +26,14 @@ def data_path(folder: str) -> Path:
     if installed.is_dir():
         return installed
     return Path(__file__).resolve().parent.parent / folder
+
+
+STYLE_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def shipped_style_names() -> list[str]:
+    """Names of the style images shipped in ``style_images/`` (``starry_night``, ...), sorted."""
+    folder = data_path("style_images")
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*") if p.suffix.lower() in STYLE_IMAGE_SUFFIXES)

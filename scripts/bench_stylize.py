@@ -104,9 +104,10 @@ def measure(painting, photo, style_img, backbone_name: str, size: int = 256) -> 
     import kornia
     import torch
 
-    from neuralpaint.style.backbones import load_backbone
+    from neuralpaint.backbones import load_backbone
     from neuralpaint.style.losses import StyleLoss, colour_distance, luminance
-    from neuralpaint.style.stylize import resize, resize_long_side
+    from neuralpaint.photo import resize_image as resize
+    from neuralpaint.style.stylize import resize_long_side
 
     backbone = load_backbone(backbone_name)
     small = resize_long_side(painting, size)
@@ -142,7 +143,7 @@ def main(argv=None) -> int:
     from neuralpaint import render_painting
     from neuralpaint.imagefiles import read_image
     from neuralpaint.strokesfile import load_strokes
-    from neuralpaint.style.backbones import resolve_backbone
+    from neuralpaint.backbones import resolve_backbone
     from neuralpaint.style.stylize import as_image
 
     default_backbone = resolve_backbone("auto")[0]

@@ -42,6 +42,7 @@ def test_palette_mode_writes_a_strokes_file_that_rerenders(painting, tmp_path, c
     for name in ("photo_stylized.png", "photo_stylized_strokes.npz", "photo_stylized_animated.gif"):
         assert (tmp_path / name).is_file(), out
     styled = load_strokes(tmp_path / "photo_stylized_strokes.npz")
+    assert styled.metadata["stylize"]["style"].endswith("starry_night.jpg")  # recorded by the library
     before = load_strokes(painting)
     assert styled.n == before.n and styled.stroke_type == before.stroke_type
     stroke = styled.stroke()

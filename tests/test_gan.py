@@ -15,7 +15,7 @@ from neuralpaint.cli import main
 from neuralpaint.training.dataset import StrokeArrays, shard_name, write_index, write_shard
 from neuralpaint.nets import NETS, build_net, renderer_config
 from neuralpaint.nets.gan import CONDITIONS, Critic, CriticConfig, on_white
-from neuralpaint.perceptual import find_vgg_weights, load_vgg
+from neuralpaint.backbones.vgg import find_vgg_weights, load_vgg
 from neuralpaint.checkpoints import load_net, read_checkpoint
 from neuralpaint.renderers import NeuralRenderer, load_renderer
 from neuralpaint.strokes import get_stroke_type

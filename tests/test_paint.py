@@ -368,7 +368,7 @@ def _hidden_stroke_run(respawn_at):
     params[0, :, stroke.alpha] = 1.0
     cfg = PaintConfig(stroke="rectangle", iters_per_stroke=4, lr=1e-9, respawn_at=respawn_at, init_opacity=0.4)
     active = torch.ones(1, 2, dtype=torch.bool)
-    out = progressive.optimise_level(EngineRenderer(stroke), stroke, params, active, target, background, inside,
+    out = progressive.optimise_level(EngineRenderer(stroke), params, active, target, background, inside,
                                      cfg, None, lambda loss: None, level, torch.Generator().manual_seed(2))
     return params, out, stroke
 
@@ -403,7 +403,7 @@ def test_windowed_compositing_matches_whole_canvas_compositing(stroke_type):
         (image * weights).sum().backward()
         return image.detach(), p.grad, bg.grad
 
-    fast = grads(lambda p, bg: render_over(stroke, EngineRenderer(stroke), p, bg))
+    fast = grads(lambda p, bg: render_over(EngineRenderer(stroke), p, bg))
     slow = grads(lambda p, bg: composite_in_order(*stroke.render(p, 20, 24), bg))
     for a, b in zip(fast, slow):
         assert torch.allclose(a, b, atol=1e-9)
@@ -421,7 +421,7 @@ def test_visible_areas_of_a_painting_match_dense_transmittance():
     for a in reversed(alpha[:, 0]):
         expected.insert(0, (a * clear).sum())
         clear = clear * (1 - a)
-    got = visible_areas(stroke, EngineRenderer(stroke), params, 20, 28)
+    got = visible_areas(EngineRenderer(stroke), params, 20, 28)
     assert torch.allclose(got, torch.stack(expected), atol=1e-9)
 
 
@@ -437,7 +437,7 @@ def test_refinement_restarts_hidden_strokes_on_top():
     params[:, 4] = 0.5
     params[:, stroke.colour] = 0.5
     params[:, stroke.alpha] = 1.0
-    run = lambda at: refine(stroke, EngineRenderer(stroke), params, photo, (1.0, 1.0, 1.0), 4, 1e-9, 24,  # noqa: E731
+    run = lambda at: refine(EngineRenderer(stroke), params, photo, (1.0, 1.0, 1.0), 4, 1e-9, 24,  # noqa: E731
                             respawn_at=at, generator=torch.Generator().manual_seed(1), opacity=0.4)
     out = run((0.5,))
     assert out.shape == params.shape
@@ -456,7 +456,18 @@ def test_config_refine_steps_follow_the_stroke_type_and_renderer():
 
     class Net:  # what resolved() asks of a renderer net
         exact = False
+        stroke = rect
 
-    assert PaintConfig(stroke="rectangle").resolved(rect, EngineRenderer(rect)).refine_steps == rect.refine_steps
-    assert PaintConfig(stroke="rectangle").resolved(rect, Net()).refine_steps == 0
-    assert PaintConfig(refine_steps=9).resolved(rect, EngineRenderer(rect)).refine_steps == 9
+    assert PaintConfig(stroke="rectangle").resolved(EngineRenderer(rect)).refine_steps == rect.refine_steps
+    assert PaintConfig(stroke="rectangle").resolved(Net()).refine_steps == 0
+    assert PaintConfig(refine_steps=9).resolved(EngineRenderer(rect)).refine_steps == 9
+
+
+def test_paint_photo_takes_a_resolved_config():
+    """``paint_image`` resolves the config once; ``paint_photo`` refuses one left unresolved."""
+    from neuralpaint.renderers import EngineRenderer
+
+    rect = get_stroke_type("rectangle")
+    with pytest.raises(ValueError, match="resolved"):
+        progressive.paint_photo(torch.rand(3, 16, 16), EngineRenderer(rect), PaintConfig(stroke="rectangle"),
+                                progress=False)

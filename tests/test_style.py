@@ -10,10 +10,11 @@ import torch
 from torch import nn
 
 from neuralpaint.errors import NeuralPaintError
-from neuralpaint.perceptual import VGGFeatures, find_vgg_weights, load_vgg, vgg_layer_names
+from neuralpaint import backbones
+from neuralpaint.backbones.efficientnet import EfficientNetLite0, load_efficientnet_lite0, wheel_weights_path
+from neuralpaint.backbones.vgg import VGGFeatures, find_vgg_weights, load_vgg, vgg_layer_names
 from neuralpaint.strokesfile import Strokes, validate
-from neuralpaint.style import backbones, kmeans_palette, snap_to_palette, stylize, stylize_run
-from neuralpaint.style.efficientnet import EfficientNetLite0, load_efficientnet_lite0, wheel_weights_path
+from neuralpaint.style import kmeans_palette, snap_to_palette, stylize, stylize_run
 from neuralpaint.style.losses import StyleLoss, colour_distance, gram, sliced_wasserstein, softmax_features
 from neuralpaint.style.stylize import as_image, render_preview
 
@@ -69,7 +70,7 @@ def vgg_file(tmp_path_factory) -> Path:
     return tiny_vgg19_file(tmp_path_factory.mktemp("vgg") / "vgg19-tiny.pth")
 
 
-# ---- VGG through perceptual.py ------------------------------------------------------------------
+# ---- VGG through backbones/vgg.py ---------------------------------------------------------------
 def test_vgg_layer_names_follow_the_torchvision_layout():
     names = vgg_layer_names([0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34])
     assert names["relu1_1"] == 0 and names["relu2_1"] == 5 and names["relu4_2"] == 21 and names["relu5_4"] == 34
@@ -184,6 +185,26 @@ def test_bad_style_images_are_one_line_errors(tmp_path, small_painting):
         stylize(small_painting, STYLE, mode="watercolour")
 
 
+def test_a_shipped_style_by_name_from_python(small_painting):
+    """``stylize`` takes a shipped style's name, reads its file and records the file's path."""
+    from neuralpaint.resources import data_path
+
+    styled = stylize(small_painting, "starry_night", mode="palette", palette_iterations=4, palette_steps=2)
+    assert styled.metadata["stylize"]["style"] == str(data_path("style_images") / "starry_night.jpg")
+    by_path = stylize(small_painting, STYLE, mode="palette", palette_iterations=4, palette_steps=2)
+    np.testing.assert_array_equal(styled.params, by_path.params)
+    as_array = stylize(small_painting, as_image(STYLE, "style").permute(1, 2, 0).numpy(), mode="palette",
+                       palette_iterations=0, palette_steps=0)
+    assert as_array.metadata["stylize"]["style"] == "(array)"
+
+
+def test_an_unknown_style_name_lists_the_shipped_ones(small_painting):
+    with pytest.raises(NeuralPaintError) as excinfo:
+        stylize(small_painting, "no_such_style", mode="palette")
+    message = one_line_error(excinfo)
+    assert "no_such_style" in message and "starry_night" in message and "wheat_field" in message
+
+
 # ---- palette ----------------------------------------------------------------------------------
 def test_kmeans_palette_and_snap(small_painting):
     image = np.zeros((20, 30, 3), np.float32)
@@ -217,18 +238,19 @@ def test_palette_mode_pulls_colours_towards_the_style(covered_painting, small_pa
 def test_the_colour_map_equals_the_windowed_render(small_painting):
     from neuralpaint.painter.refine import render_over
     from neuralpaint.style.colourmap import ColourMap
-    from neuralpaint.style.stylize import blank, make_renderer
+    from neuralpaint.canvas.compositing import blank_canvas
+    from neuralpaint.style.stylize import make_renderer
 
     stroke = small_painting.stroke()
     renderer = make_renderer(stroke, torch.device("cpu"))
     params = small_painting.params_tensor()
     cols = torch.arange(stroke.n_params)[stroke.colour]
-    background = blank(SIZE, SIZE, small_painting.canvas_colour, params)
-    cmap = ColourMap.build(renderer, stroke, params, cols, SIZE, SIZE, background)
+    background = blank_canvas(SIZE, SIZE, small_painting.canvas_colour)
+    cmap = ColourMap.build(renderer, params, cols, SIZE, SIZE, background)
     new = torch.rand(params.shape[0], len(cols), generator=torch.Generator().manual_seed(3))
     changed = params.clone()
     changed[:, cols] = new
-    assert torch.allclose(cmap(new), render_over(stroke, renderer, changed, background), atol=1e-5)
+    assert torch.allclose(cmap(new), render_over(renderer, changed, background), atol=1e-5)
 
 
 # ---- stylize with a network (a tiny random VGG keeps it fast) ----------------------------------

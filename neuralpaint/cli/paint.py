@@ -122,12 +122,12 @@ def run_paint(args: argparse.Namespace) -> int:
     cfg = paint_config_from_args(args)
     image = read_image(args.img)
     check_output_dir(args.out)  # fail now rather than after painting
-    style = None
     if args.style is not None:  # check the style image and settings before painting
-        from .stylize import style_image_path, stylize_config_from_args
+        from ..style.stylize import read_style_image
+        from .stylize import stylize_config_from_args
 
-        style_path = style_image_path(args.style)
-        style, style_cfg = read_image(style_path), stylize_config_from_args(args, cfg.device)
+        read_style_image(args.style)
+        style_cfg = stylize_config_from_args(args, cfg.device)
     strokes, state, photo = paint_image(image, cfg, progress=not args.quiet)
     painted = time.perf_counter() - start
 
@@ -148,11 +148,10 @@ def run_paint(args: argparse.Namespace) -> int:
     written = [write_image(out / f"{name}_input.png", photo)]
     written += write_painting(strokes, out, name, final_name=f"{name}_final.png", final=final,
                               animation=not args.no_animation, svg=args.svg, device=photo.device, warn=warn)
-    if style is not None and not state.interrupted:
+    if args.style is not None and not state.interrupted:
         from ..style import stylize_run
 
-        result = stylize_run(strokes, style, photo, style_cfg, progress=not args.quiet)
-        result.strokes.metadata["stylize"]["style"] = str(style_path)
+        result = stylize_run(strokes, args.style, photo, style_cfg, progress=not args.quiet)
         written += write_painting(result.strokes, out, f"{name}_stylized", animation=not args.no_animation,
                                   svg=args.svg, device=photo.device, warn=warn)
     seconds = time.perf_counter() - start

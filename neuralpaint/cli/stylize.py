@@ -10,32 +10,10 @@ from ..errors import NeuralPaintError
 from .common import PROG, Command, check_output_dir, one_line
 
 
-def shipped_style_names() -> list[str]:
-    """Names of the style images shipped in ``style_images/`` (``starry_night``, ...)."""
-    from ..resources import data_path
-
-    folder = data_path("style_images")
-    return sorted(p.stem for p in folder.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")) if folder.is_dir() else []
-
-
-def style_image_path(text: str | Path) -> Path:
-    """``--style``: a file, or the name of a shipped style image (``starry_night``)."""
-    from ..resources import data_path
-
-    path = Path(text)
-    if path.exists() or path.suffix:
-        return path
-    for suffix in (".jpg", ".png"):
-        shipped = data_path("style_images") / f"{text}{suffix}"
-        if shipped.is_file():
-            return shipped
-    names = ", ".join(shipped_style_names()) or "none installed"
-    raise NeuralPaintError(f"--style {str(text)!r}: no such file, and not a shipped style image ({names})")
-
-
 def add_style_arguments(p: argparse.ArgumentParser, *, steps_flag: str = "--steps") -> None:
     """The stylising options, shared by ``stylize`` and ``paint --style`` (where the number of
     steps is ``--style-steps``)."""
+    from ..resources import shipped_style_names
     from ..style import MODES, StylizeConfig, backbone_names
 
     d = StylizeConfig
@@ -97,7 +75,6 @@ def painting_name(strokes_file: Path) -> str:
 
 def run_stylize(args: argparse.Namespace) -> int:
     from ..device import resolve_device
-    from ..imagefiles.io import read_image
     from ..export.painting import write_painting
     from ..strokesfile import load_strokes
     from ..style import stylize_run
@@ -105,24 +82,19 @@ def run_stylize(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if args.style is None:
         raise NeuralPaintError("--style IMAGE is required")
-    style_path = style_image_path(args.style)
     device = resolve_device(args.device)
     cfg = stylize_config_from_args(args, str(device))
     strokes = load_strokes(args.strokes_file)
-    style = read_image(style_path)
-    content = read_image(args.content) if args.content is not None else None
     out = args.out if args.out is not None else args.strokes_file.parent
     check_output_dir(out)  # fail now rather than after the optimisation
-    result = stylize_run(strokes, style, content, cfg, progress=not args.quiet)
+    result = stylize_run(strokes, args.style, args.content, cfg, progress=not args.quiet)
     styled = result.strokes
-    styled.metadata["stylize"]["style"] = str(style_path)
-    if args.content is not None:
-        styled.metadata["stylize"]["content"] = str(args.content)
     name = f"{painting_name(args.strokes_file)}_stylized"
     written = write_painting(styled, out, name, animation=not args.no_animation, svg=args.svg, device=device,
                              warn=lambda msg: print(f"{PROG}: warning: {one_line(msg)}", file=sys.stderr))
     backbone = f" with {result.backbone}" if result.backbone else ""
-    print(f"stylized {args.strokes_file} ({styled.n} {styled.stroke_type} strokes) after {style_path} in "
+    print(f"stylized {args.strokes_file} ({styled.n} {styled.stroke_type} strokes) after "
+          f"{styled.metadata['stylize']['style']} in "
           f"{args.mode} mode{backbone} in {time.perf_counter() - start:.1f} s")
     for path in written:
         print(f"  wrote {path}")

@@ -86,10 +86,11 @@ class PaintConfig:
             if not ok:
                 raise NeuralPaintError(message)
 
-    def resolved(self, stroke, renderer) -> PaintConfig:
-        """This config with ``refine_steps`` filled in: the stroke type's ``refine_steps`` when
-        None, and 0 through a renderer net unless ``refine_neural``."""
-        refine_steps = stroke.refine_steps if self.refine_steps is None else self.refine_steps
+    def resolved(self, renderer) -> PaintConfig:
+        """This config with ``refine_steps`` filled in: the ``refine_steps`` of the renderer's stroke
+        type (``renderer.stroke``) when None, and 0 through a renderer net unless ``refine_neural``.
+        ``paint_image`` resolves once and hands the result on (``paint_photo`` expects it)."""
+        refine_steps = renderer.stroke.refine_steps if self.refine_steps is None else self.refine_steps
         if not (renderer.exact or self.refine_neural):
             refine_steps = 0
         return replace(self, refine_steps=refine_steps)

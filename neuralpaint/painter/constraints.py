@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..colour import kmeans_palette, rgb_to_lab, snap_colours
 from ..errors import NeuralPaintError
+from ..extras import require
 from ..strokes import StrokeType
 
 
@@ -36,7 +38,7 @@ class StrokeConstraints:
         if self.min_size > 0 and not self.stroke.length_indices:
             raise NeuralPaintError(f"--min-stroke-size: {self.stroke.name} strokes have no size parameter to bound")
         if self.palette is not None:
-            self._palette_lab = _lab(self.palette)
+            self._palette_lab = rgb_to_lab(self.palette)
 
     @property
     def active(self) -> bool:
@@ -58,25 +60,13 @@ class StrokeConstraints:
             idx = list(s.length_indices)
             params[..., idx] = params[..., idx].clamp_min(floor)
         if self.palette is not None:
-            cols = params[..., s.colour]
-            triples = cols.reshape(-1, 3)
-            nearest = torch.cdist(_lab(triples), self._palette_lab.to(triples)).argmin(dim=1)
-            params[..., s.colour] = self.palette.to(params)[nearest].reshape(cols.shape)
+            cols = params[..., s.colour]  # (..., 3k)
+            triples = cols.reshape(-1, cols.shape[-1] // 3, 3)  # (M, k, 3)
+            params[..., s.colour] = snap_colours(triples, self.palette, palette_lab=self._palette_lab).reshape(cols.shape)
         return params
-
-
-def _lab(rgb: Tensor) -> Tensor:
-    """``(N, 3)`` RGB in [0, 1] -> ``(N, 3)`` CIE Lab (D65), for nearest-colour matching."""
-    import kornia
-
-    return kornia.color.rgb_to_lab(rgb.clamp(0, 1).T.reshape(1, 3, -1, 1)).reshape(3, -1).T
 
 
 def photo_palette(photo: Tensor, k: int, seed: int) -> Tensor:
     """The ``k`` main colours of ``photo (3, H, W)`` (k-means in Lab): ``(k', 3)``, ``k' <= k``."""
-    from ..extras import require
-
     require("sklearn", "--palette")
-    from ..style.palette import kmeans_palette
-
     return torch.from_numpy(kmeans_palette(photo.detach().cpu(), k, seed=seed))

@@ -1,7 +1,7 @@
 """Painting against features instead of pixels: Nakano's "intrinsic style transfer".
 
 The painting is compared with the photo in the feature space of a pretrained backbone
-(``neuralpaint.style.backbones``), not pixel by pixel: the brush cannot copy the photo exactly,
+(``neuralpaint.backbones``), not pixel by pixel: the brush cannot copy the photo exactly,
 and what it can match are edges, textures and colour patches, so its own marks show. At every
 step the painted image and the photo go through the *same* small random shift, scale and
 rotation (as Nakano does) so that the strokes are not driven to a pixel-exact copy of one
@@ -14,6 +14,8 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from ..backbones import load_backbone
 
 SHIFT = 0.05  # of the image size
 SCALE = 0.1  # +-10 %
@@ -58,3 +60,10 @@ class FeatureDistance:
             p, t = feats[name][:B], feats[name][B:].detach()
             total = total + (p - t).square().mean() / t.square().mean().clamp_min(1e-8)
         return total / len(self.layers)
+
+
+def load_feature_distance(backbone: str, weights: str | None, device: torch.device,
+                          generator: torch.Generator) -> FeatureDistance:
+    """The ``FeatureDistance`` of the backbone ``backbone`` (``auto``, ``vgg19``, ...; its
+    ``weights`` file or the usual place) on ``device``, jittered with ``generator``."""
+    return FeatureDistance(load_backbone(backbone, weights, device), generator)

@@ -30,7 +30,7 @@ from ..strokes import StrokeType
 from ..canvas.cells import CELL, composite_cells, stroke_cells, visible_alpha
 from .config import PaintConfig
 from .constraints import StrokeConstraints, photo_palette
-from .feature_loss import FeatureDistance
+from .feature_loss import FeatureDistance, load_feature_distance
 from .layout import Level, crop_windows, make_level
 from .losses import PIXEL_LOSSES, SinkhornLoss, error_map, masked_l1
 from .refine import refine
@@ -110,12 +110,12 @@ def composite_blocks(colour: Tensor, alpha: Tensor, background: Tensor, active: 
     return out
 
 
-def draw_blocks(renderer, stroke: StrokeType, params: Tensor, active: Tensor, background: Tensor,
+def draw_blocks(renderer, params: Tensor, active: Tensor, background: Tensor,
                 inside: Tensor) -> tuple[Tensor, Callable[[], Tensor]]:
-    """Strokes ``params (nb, m, d)`` (window coordinates; ``active (nb, m)`` switches them off)
-    composited in order over their blocks' ``background (nb, 3, h, w)``. Returns the painted
-    blocks ``(nb, 3, h, w)`` and a function giving each stroke's pixels that show in its block
-    inside the canvas (``inside (nb, 1, h, w)``), ``(nb, m)``.
+    """Strokes ``params (nb, m, d)`` of ``renderer.stroke`` (window coordinates; ``active (nb, m)``
+    switches them off) composited in order over their blocks' ``background (nb, 3, h, w)``.
+    Returns the painted blocks ``(nb, 3, h, w)`` and a function giving each stroke's pixels that
+    show in its block inside the canvas (``inside (nb, 1, h, w)``), ``(nb, m)``.
 
     Engines render only on the small cells each stroke reaches (``neuralpaint.canvas.cells``: a stroke
     covers a tenth or so of its block's window); a renderer net draws whole windows."""
@@ -128,7 +128,7 @@ def draw_blocks(renderer, stroke: StrokeType, params: Tensor, active: Tensor, ba
         painted = composite_blocks(colour.view(nb, m, 3, h, w), alpha, background, active)
         return painted, lambda: visible_area(alpha.detach(), inside)
     block = torch.arange(nb, device=params.device).repeat_interleave(m)
-    layout = stroke_cells(stroke, flat, h, w, CELL, block, nb, include=active.view(-1))
+    layout = stroke_cells(renderer.stroke, flat, h, w, CELL, block, nb, include=active.view(-1))
     colour, alpha = renderer.render_cells(flat, layout.rows, h, w, CELL, layout.origins)
     painted = composite_cells(colour, alpha, layout, background)
     return painted, lambda: visible_alpha(alpha.detach(), layout, nb * m, inside).view(nb, m)
@@ -153,12 +153,13 @@ def respawn_vanished(stroke: StrokeType, level: Level, params: Tensor, visible: 
     return True
 
 
-def optimise_level(renderer, stroke: StrokeType, params: Tensor, active: Tensor, target: Tensor,
+def optimise_level(renderer, params: Tensor, active: Tensor, target: Tensor,
                    background: Tensor, inside: Tensor, cfg: PaintConfig, ot: SinkhornLoss | None,
                    tick, level: Level | None = None, generator: torch.Generator | None = None,
                    constraints: StrokeConstraints | None = None, region_side: float | None = None,
                    feature: FeatureDistance | None = None) -> Tensor:
-    """Adam on ``params (nb, m, d)`` for ``cfg.iters_per_stroke`` steps; returns the result.
+    """Adam on ``params (nb, m, d)`` (strokes of ``renderer.stroke``) for ``cfg.iters_per_stroke``
+    steps; returns the result.
 
     The loss is ``cfg.loss``: pixel L1 inside the canvas, the backbone ``feature`` distance, or
     both (+ optional OT). ``constraints`` (opaque, minimum size, palette) are held after every
@@ -174,10 +175,10 @@ def optimise_level(renderer, stroke: StrokeType, params: Tensor, active: Tensor,
     opt = Adam([params], lr=cfg.lr)
     respawn = {round(f * cfg.iters_per_stroke) for f in cfg.respawn_at} if level is not None else set()
     for i in range(cfg.iters_per_stroke):
-        painted, visible = draw_blocks(renderer, stroke, params, active, background, inside)
-        if i in respawn and i > 0 and respawn_vanished(stroke, level, params, visible(), painted, target, inside,
-                                                      active, cfg, opt, generator):
-            painted, _ = draw_blocks(renderer, stroke, params, active, background, inside)
+        painted, visible = draw_blocks(renderer, params, active, background, inside)
+        if i in respawn and i > 0 and respawn_vanished(renderer.stroke, level, params, visible(), painted, target,
+                                                      inside, active, cfg, opt, generator):
+            painted, _ = draw_blocks(renderer, params, active, background, inside)
         loss = masked_l1(painted, target, inside) if cfg.loss != "feature" else painted.new_zeros(())
         if feature is not None:  # outside the canvas the window shows the photo itself
             loss = loss + cfg.feature_weight * feature(torch.lerp(target, painted, inside), target)
@@ -205,16 +206,19 @@ def to_canvas_order(stroke: StrokeType, params: Tensor, active: Tensor, level: L
     return ordered[keep].clamp(0.0, 1.0)
 
 
-def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
-                progress: bool = True) -> PaintState:
-    """Paint ``photo (3, H, W)`` (in [0, 1], on the working device) with ``cfg.max_strokes`` strokes.
+def paint_photo(photo: Tensor, renderer, cfg: PaintConfig, progress: bool = True) -> PaintState:
+    """Paint ``photo (3, H, W)`` (in [0, 1], on the working device) with ``cfg.max_strokes`` strokes
+    of ``renderer.stroke``, drawn through ``renderer``.
 
-    Returns a ``PaintState``; on Ctrl-C the strokes of the finished levels are kept and
-    ``interrupted`` is set.
+    ``cfg`` is a resolved config (``cfg.resolved(renderer)``, as ``paint_image`` makes it): its
+    defaults that depend on the renderer are filled in (``ValueError`` otherwise). Returns a
+    ``PaintState``; on Ctrl-C the strokes of the finished levels are kept and ``interrupted`` is set.
     """
     from tqdm import tqdm
 
-    cfg = cfg.resolved(stroke, renderer)
+    if cfg.refine_steps is None:
+        raise ValueError("paint_photo needs a resolved config (cfg.resolved(renderer)): refine_steps is None")
+    stroke = renderer.stroke
     device, (_, H, W) = photo.device, photo.shape
     generator = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
@@ -228,9 +232,7 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
                                     long_side=max(H, W), palette=palette)
     feature = None
     if cfg.loss != "pixel":
-        from ..style.backbones import load_backbone
-
-        feature = FeatureDistance(load_backbone(cfg.backbone, cfg.backbone_weights, device), generator)
+        feature = load_feature_distance(cfg.backbone, cfg.backbone_weights, device, generator)
     state = PaintState(params=torch.zeros(0, stroke.n_params, device=device), canvas=canvas)
     rounds = [math.ceil(n / lvl.n_blocks) if cfg.schedule == "published" else 1 for lvl, n in zip(plans, budget) if n]
     refine_steps = cfg.refine_steps
@@ -267,10 +269,10 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
                 params = init
                 for j in range(1, per_block + 1):
                     upto = active & (torch.arange(per_block, device=device) < j)
-                    params = optimise_level(renderer, stroke, params, upto, target, background, inside, cfg, use_ot, tick,
+                    params = optimise_level(renderer, params, upto, target, background, inside, cfg, use_ot, tick,
                                             constraints=constraints, region_side=region_side, feature=feature)
             else:
-                params = optimise_level(renderer, stroke, init, active, target, background, inside, cfg, use_ot, tick,
+                params = optimise_level(renderer, init, active, target, background, inside, cfg, use_ot, tick,
                                         level, generator, constraints=constraints, region_side=region_side,
                                         feature=feature)
             new = to_canvas_order(stroke, params, active, level)
@@ -285,7 +287,7 @@ def paint_photo(photo: Tensor, stroke: StrokeType, renderer, cfg: PaintConfig,
                 bar.set_postfix(level="all", loss=f"{loss:.4f}", refresh=False)
                 bar.update(1)
 
-            refined = refine(stroke, renderer, state.params, photo, cfg.canvas_colour, refine_steps,
+            refined = refine(renderer, state.params, photo, cfg.canvas_colour, refine_steps,
                              cfg.refine_lr, cfg.refine_size, tick, loss=cfg.refine_loss,
                              respawn_at=cfg.refine_respawn_at, respawn_pixels=cfg.respawn_pixels,
                              respawn_size=1.0 / max(levels), opacity=cfg.init_opacity, generator=generator,

@@ -1,7 +1,7 @@
 """Joint refinement of every stroke of a painting at once, over the whole canvas.
 
 Each stroke is rendered only on the small cells of the canvas it reaches, all in one batched call,
-and the tiles are composited in painting order without a loop over strokes (``neuralpaint.canvas.cells``),
+and the cells are composited in painting order without a loop over strokes (``neuralpaint.canvas.cells``),
 so a step costs about the area the strokes cover rather than strokes x canvas. Gradients then flow
 across block borders and between levels: strokes of different blocks and levels adjust to each
 other, which removes what seams remain and lifts quality. The loss is pixel L2 (what PSNR
@@ -22,24 +22,25 @@ from .losses import PIXEL_LOSSES, error_map
 from .starts import strokes_from_error
 
 
-def render_over(stroke: StrokeType, renderer, params: Tensor, background: Tensor, tile: int = CELL) -> Tensor:
-    """Differentiably composite strokes ``params (N, d)`` in order over ``background (3, H, W)``,
-    each rendered only on the ``tile``-pixel cells it reaches (``neuralpaint.canvas.cells``).
-    Returns ``(3, H, W)``."""
+def render_over(renderer, params: Tensor, background: Tensor, cell: int = CELL) -> Tensor:
+    """Differentiably composite strokes ``params (N, d)`` of ``renderer.stroke`` in order over
+    ``background (3, H, W)``, each rendered only on the ``cell``-pixel cells it reaches
+    (``neuralpaint.canvas.cells``). Returns ``(3, H, W)``."""
     _, H, W = background.shape
     if params.shape[0] == 0:
         return background
-    layout = stroke_cells(stroke, params, H, W, tile)
-    colour, alpha = renderer.render_cells(params, layout.rows, H, W, tile, layout.origins)
+    layout = stroke_cells(renderer.stroke, params, H, W, cell)
+    colour, alpha = renderer.render_cells(params, layout.rows, H, W, cell, layout.origins)
     return composite_cells(colour, alpha, layout, background)
 
 
 @torch.no_grad()
-def visible_areas(stroke: StrokeType, renderer, params: Tensor, height: int, width: int, tile: int = CELL) -> Tensor:
-    """Pixels of each stroke ``params (N, d)`` that show in the finished ``height x width``
-    painting: its alpha times the transmittance of every later stroke, summed. Returns ``(N,)``."""
-    layout = stroke_cells(stroke, params, height, width, tile)
-    _, alpha = renderer.render_cells(params, layout.rows, height, width, tile, layout.origins)
+def visible_areas(renderer, params: Tensor, height: int, width: int, cell: int = CELL) -> Tensor:
+    """Pixels of each stroke ``params (N, d)`` (of ``renderer.stroke``) that show in the finished
+    ``height x width`` painting: its alpha times the transmittance of every later stroke, summed.
+    Returns ``(N,)``."""
+    layout = stroke_cells(renderer.stroke, params, height, width, cell)
+    _, alpha = renderer.render_cells(params, layout.rows, height, width, cell, layout.origins)
     return visible_alpha(alpha, layout, params.shape[0])
 
 
@@ -57,14 +58,15 @@ def respawn_on_top(stroke: StrokeType, params: Tensor, lost: Tensor, painted: Te
     return torch.cat([params[~lost], fresh.to(params.dtype)])
 
 
-def refine(stroke: StrokeType, renderer, params: Tensor, photo: Tensor, canvas_colour, steps: int,
+def refine(renderer, params: Tensor, photo: Tensor, canvas_colour, steps: int,
            lr: float, resolution: int, tick=None, loss: str = "l2", respawn_at: tuple[float, ...] = (),
            respawn_pixels: float = 4.0, respawn_size: float = 0.1, opacity: float = 0.4,
            generator: torch.Generator | None = None, constrain=None, feature=None,
            feature_weight: float = 1.0, pixel: bool = True) -> Tensor:
-    """Optimise all strokes ``params (N, d)`` (canvas-relative) jointly for ``steps`` Adam steps
-    against ``photo (3, H, W)``, rendered with the longer side ``resolution``, under the pixel
-    loss ``loss`` (``l1`` or ``l2``). Returns new params (same count).
+    """Optimise all strokes ``params (N, d)`` (canvas-relative, of ``renderer.stroke``) jointly for
+    ``steps`` Adam steps against ``photo (3, H, W)``, rendered through ``renderer`` with the longer
+    side ``resolution``, under the pixel loss ``loss`` (``l1`` or ``l2``). Returns new params (same
+    count).
 
     At the fractions ``respawn_at`` of the steps (with a ``generator``), strokes that show on
     fewer than ``respawn_pixels`` pixels of the painting at ``resolution`` start again, moved to
@@ -87,14 +89,14 @@ def refine(stroke: StrokeType, renderer, params: Tensor, photo: Tensor, canvas_c
     params = params.clone().requires_grad_(True)
     opt = Adam([params], lr=lr)
     for i in range(steps):
-        painted = render_over(stroke, renderer, params, background)
+        painted = render_over(renderer, params, background)
         if i in respawn:
-            lost = visible_areas(stroke, renderer, params.detach(), h, w) < respawn_pixels
+            lost = visible_areas(renderer, params.detach(), h, w) < respawn_pixels
             if lost.any():
-                params = respawn_on_top(stroke, params.detach(), lost, painted.detach(), target, respawn_size,
+                params = respawn_on_top(renderer.stroke, params.detach(), lost, painted.detach(), target, respawn_size,
                                         opacity, generator).requires_grad_(True)
                 opt.replace(params, ~lost)  # the kept strokes keep their moments, the new ones start fresh
-                painted = render_over(stroke, renderer, params, background)
+                painted = render_over(renderer, params, background)
         value = pixel_loss(painted[None], target[None], ones) if pixel else painted.new_zeros(())
         if feature is not None:
             value = value + feature_weight * feature(painted[None], target[None])

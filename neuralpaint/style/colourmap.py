@@ -57,13 +57,14 @@ class ColourMap:
 
     @classmethod
     @torch.no_grad()
-    def build(cls, renderer, stroke, params: Tensor, columns: Tensor, height: int, width: int,
+    def build(cls, renderer, params: Tensor, columns: Tensor, height: int, width: int,
               background: Tensor, generator: torch.Generator | None = None) -> "ColourMap | None":
-        """The map of the painting ``params (N, d)`` over ``background (3, height, width)``, or None
-        when ``renderer`` is not affine in the ``columns`` (checked on random colours)."""
+        """The map of the painting ``params (N, d)`` (strokes of ``renderer.stroke``) over
+        ``background (3, height, width)``, or None when ``renderer`` is not affine in the
+        ``columns`` (checked on random colours)."""
         N, K = params.shape[0], len(columns)
         device, dtype = params.device, params.dtype
-        sides, corners = stroke_windows(stroke, params, height, width)
+        sides, corners = stroke_windows(renderer.stroke, params, height, width)
         alphas: list[Tensor | None] = [None] * N
         colour0: list[Tensor | None] = [None] * N
         slopes: list[Tensor | None] = [None] * N

@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .backbones import Backbone
+from ..backbones import Backbone
+from ..colour import rgb_to_lab
 
 SWD_QUANTILES = 256  # quantiles compared per direction
 SWD_DIRECTIONS = 64
@@ -107,24 +108,6 @@ class ContentLoss:
 
 
 # ---- colour distributions ----------------------------------------------------------------------
-def rgb_to_lab(rgb: Tensor) -> Tensor:
-    """``(..., 3)`` RGB in [0, 1] -> ``(..., 3)`` CIE Lab (D65; L in [0, 100])."""
-    shape = rgb.shape
-    import kornia
-
-    lab = kornia.color.rgb_to_lab(rgb.reshape(-1, 3).T.reshape(1, 3, -1, 1).clamp(0.0, 1.0))
-    return lab.reshape(3, -1).T.reshape(shape)
-
-
-def lab_to_rgb(lab: Tensor) -> Tensor:
-    """``(..., 3)`` CIE Lab -> ``(..., 3)`` RGB clipped to [0, 1]."""
-    shape = lab.shape
-    import kornia
-
-    rgb = kornia.color.lab_to_rgb(lab.reshape(-1, 3).T.reshape(1, 3, -1, 1), clip=True)
-    return rgb.reshape(3, -1).T.reshape(shape)
-
-
 def image_colours(image: Tensor, n: int | None = None, generator: torch.Generator | None = None) -> Tensor:
     """``(3, H, W)`` RGB -> ``(M, 3)`` Lab colours of its pixels (``n`` random ones when given)."""
     pixels = image.reshape(3, -1).T

