@@ -132,7 +132,7 @@ def no_rendering(monkeypatch):
         raise AssertionError("rendering started")
 
     monkeypatch.setattr(hires, "render_bands", forbidden)
-    monkeypatch.setattr(compositing, "render_painting", forbidden)
+    monkeypatch.setattr(hires, "render_painting", forbidden)
 
 
 @pytest.mark.parametrize("name", ["out.xyz", "out", "out.txt"])
@@ -201,7 +201,7 @@ def test_interruption_leaves_no_file(when, tmp_path, monkeypatch):
 
         monkeypatch.setattr(hires, "render_bands", bands)
     else:
-        from neuralpaint import imagewriter
+        from neuralpaint.imagefiles import streaming as imagewriter
 
         real_write = imagewriter.PngWriter._write
 

@@ -118,7 +118,7 @@ def test_neural_render_tiles_crop_the_whole_canvas_render(tmp_path, height, widt
 def test_bad_inputs_say_what_is_wrong():
     with pytest.raises(ValueError, match=r"boxes must be \(N, 4\)"):
         cell_layout(torch.zeros(3, 3), 8, 8, 4)
-    with pytest.raises(ValueError, match="tile and canvas size must be positive"):
+    with pytest.raises(ValueError, match="cell size and canvas size must be positive"):
         cell_layout(torch.zeros(3, 4), 8, 8, 0)
     layout = cell_layout(torch.tensor([[0.0, 0.0, 8.0, 8.0]]), 8, 8, 4)
     with pytest.raises(ValueError, match="expected colour"):
