@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from neuralpaint.errors import NeuralPaintError
 from neuralpaint.export import strokelist, svg
 from neuralpaint.imagefiles import read_image
 from neuralpaint.random_strokes import random_painting
-from neuralpaint.strokes import get_stroke_type
+from neuralpaint.strokes import StrokeType, get_stroke_type
 from neuralpaint.strokesfile import Strokes, save_strokes
 from helpers import assert_user_error, run_cli as run  # noqa: E402
 
@@ -129,7 +130,7 @@ def test_vector_and_raster_types():
 
 
 def test_types_without_a_writer_get_embedded_rasters(monkeypatch):
-    monkeypatch.delitem(svg.SVG_WRITERS, "rectangle")
+    monkeypatch.setattr(get_stroke_type("rectangle").__class__, "svg_element", StrokeType.svg_element)
     assert "rectangle" in svg.raster_types()
     strokes = random_painting("rectangle", 6, 64, 48, seed=0)
     text = svg.strokes_to_svg(strokes)
@@ -225,7 +226,7 @@ def test_stroke_list_geometry_in_output_units():
 
 
 def test_stroke_list_fallback_is_a_bounding_box(monkeypatch):
-    monkeypatch.delitem(strokelist.RECORD_WRITERS, "rectangle")
+    monkeypatch.setattr(get_stroke_type("rectangle").__class__, "stroke_record", StrokeType.stroke_record)
     strokes = random_painting("rectangle", 3, 64, 64, seed=0)
     records = strokelist.strokes_to_records(strokes)
     boxes = strokes.stroke().bounding_boxes(strokes.params_tensor(), 64, 64)
@@ -330,3 +331,35 @@ def test_paint_svg_writes_name_svg(tmp_path, capsys):
     written = tmp_path / "astronaut.svg"
     assert str(written) in out
     assert len(stroke_elements(written.read_text())) == 4
+
+
+# ---- exports without torch --------------------------------------------------------------------------
+@pytest.mark.parametrize("stroke_type", TYPES)
+def test_exports_do_not_import_torch(stroke_type, tmp_path):
+    path = tmp_path / "painting.npz"
+    save_strokes(random_painting(stroke_type, 8, 64, 48, seed=0), path)
+    code = ("import sys\nfrom neuralpaint.cli import main\n"
+            f"assert main(['export-svg', {str(path)!r}]) == 0\n"
+            f"assert main(['export-strokes', {str(path)!r}]) == 0\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+
+
+def test_watercolor_svg_search_matches_the_engine():
+    """The SVG's numpy search for the curve parameter of each pixel is the engine's search."""
+    from neuralpaint.strokes.base import PixelGrid
+    from neuralpaint.strokes.bezier import tapered_curve
+    from neuralpaint.strokes.watercolor import deepest_points
+
+    strokes = random_painting("watercolor", 20, 90, 60, seed=3)
+    stroke, params = strokes.stroke(), strokes.params.astype(np.float64)
+    gen = np.random.default_rng(0)
+    xs, ys = gen.uniform(-5, 95, (20, 1, 16)), gen.uniform(-5, 65, (20, 12, 1))
+    t, distance, radius = deepest_points(stroke, params, xs, ys, 60, 90)
+    grid = PixelGrid(xs=torch.from_numpy(xs), ys=torch.from_numpy(ys), height=60, width=90)
+    with torch.no_grad():
+        near, engine_radius = tapered_curve(torch.from_numpy(params), grid)
+    np.testing.assert_allclose(t, near.t.numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(distance, near.distance.numpy(), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(radius, engine_radius.numpy(), rtol=0, atol=1e-9)

@@ -1,6 +1,8 @@
-"""What the subcommands share: the ``Command`` record, argument types, ``--brush``, output checks.
+"""What the subcommands share: the ``Command`` record, argument types, the stroke types' options
+(``--brush``), output checks.
 
-Only the standard library is imported here, so ``neuralpaint --help`` stays fast.
+Only the standard library is imported here, so ``neuralpaint --help`` stays fast (the stroke types
+are imported when a command that builds them declares its options).
 """
 from __future__ import annotations
 
@@ -54,27 +56,50 @@ def format_scale(scale: float) -> str:
     return str(int(scale)) if float(scale).is_integer() else repr(float(scale))
 
 
-def add_brush_argument(p: argparse.ArgumentParser) -> None:
-    """``--brush``: the oil brush's texture or the MyPaint brush (checked by ``brush_options``)."""
-    from ..strokes.brushes import BRUSHES
+def _stroke_options() -> dict[str, list[tuple[str, object]]]:
+    """The command-line options the registered stroke types declare (``StrokeType.
+    command_line_options``): ``flag -> [(type name, CommandLineOption), ...]``, types sorted."""
+    from ..strokes import stroke_type_class, stroke_type_names
 
-    p.add_argument("--brush", default=None, metavar="NAME",
-                   help=f"oilpaintbrush: its texture, one of {', '.join(sorted(BRUSHES))} (default: oil); "
-                   "mypaint: an installed MyPaint brush such as classic/charcoal, or a .myb file "
-                   "(default: classic/dry_brush)")
+    flags: dict[str, list[tuple[str, object]]] = {}
+    for name in stroke_type_names():
+        for option in stroke_type_class(name).command_line_options:
+            flags.setdefault(option.flag, []).append((name, option))
+    return flags
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+def add_brush_argument(p: argparse.ArgumentParser) -> None:
+    """The options stroke types declare (``--brush``: the oil brush's texture, the MyPaint brush),
+    each once, its help gathered from the types (checked by ``brush_options``)."""
+    for flag, declared in _stroke_options().items():
+        p.add_argument(flag, default=None, metavar="NAME",
+                       help="; ".join(f"{name}: {option.help}" for name, option in declared))
 
 
 def brush_options(args: argparse.Namespace) -> dict:
-    """The stroke options ``--brush`` gives, ``{}`` when it is absent."""
-    from ..strokes.brushes import BRUSHES
+    """The stroke options that the options of ``add_brush_argument`` give for ``--stroke``, ``{}``
+    when none is given. ``NeuralPaintError`` for an option the stroke type does not declare or a
+    value outside its choices."""
+    from ..strokes import stroke_type_class
 
-    if args.brush is None:
-        return {}
-    if args.stroke == "oilpaintbrush" and args.brush not in BRUSHES:
-        raise NeuralPaintError(f"--brush {args.brush!r} is not an oil brush texture; choose one of {', '.join(sorted(BRUSHES))}")
-    if args.stroke not in ("mypaint", "oilpaintbrush"):
-        raise NeuralPaintError(f"--brush applies only to --stroke oilpaintbrush or mypaint, not {args.stroke}")
-    return {"brush": args.brush}
+    declared = {option.flag: option for option in stroke_type_class(args.stroke).command_line_options}
+    options = {}
+    for flag, types in _stroke_options().items():
+        value = getattr(args, _dest(flag), None)
+        if value is None:
+            continue
+        option = declared.get(flag)
+        if option is None:
+            raise NeuralPaintError(f"{flag} applies only to --stroke {' or '.join(name for name, _ in types)}, "
+                                   f"not {args.stroke}")
+        if option.choices and value not in option.choices:
+            raise NeuralPaintError(f"{flag} {value!r} is not {option.kind}; choose one of {', '.join(option.choices)}")
+        options[option.option] = value
+    return options
 
 
 def colour_text(rgb: tuple[float, float, float]) -> str:

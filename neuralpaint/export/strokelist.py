@@ -24,9 +24,12 @@ keeps ``points`` as a list of ``[x, y]`` pairs instead of the ``x0 .. y3`` colum
 ``opacity``      0..1 (watercolor: at the rim; the centre line carries 60 % of it)
 ===============  ================================================================================
 
-The JSON document wraps the records with the format, the units, the output size, the stroke
-type and the canvas colour (see ``stroke_list_document``). ``records_to_params`` inverts the
-geometry of the built-in types, so a list can be turned back into strokes.
+Each stroke type writes its own records (its ``stroke_record`` hook, in its module; shared pieces in
+``neuralpaint.strokes.vector``); a type without one gets the ``bbox`` record. The JSON document
+wraps the records with the format, the units, the output size, the stroke type and the canvas
+colour (see ``stroke_list_document``). ``records_to_params`` inverts the geometry of the types
+with a ``params_from_record`` hook (the built-in vector types), so a list can be turned back into
+strokes.
 """
 from __future__ import annotations
 
@@ -35,13 +38,13 @@ import io
 import json
 import math
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import NeuralPaintError
 from ..fileutil import write_text_atomic
+from ..strokes.vector import StrokeFrame, hex_colour, rgb_from_hex
 from ..strokesfile import Strokes
 
 FORMATS = ("json", "csv")
@@ -52,17 +55,6 @@ DIGITS = 4  # decimals of coordinates, widths and opacity
 CSV_COLUMNS = ("index", "type", "shape", "x0", "y0", "x1", "y1", "x2", "y2", "x3", "y3",
                "width_start", "width_end", "length", "angle", "colour_start", "colour_end", "opacity")
 MAX_WIDTH = 1e7  # output units; an absurd --width is refused
-
-
-def _hex(rgb) -> str:
-    return "#" + "".join(f"{int(round(min(max(float(c), 0.0), 1.0) * 255)):02x}" for c in rgb)
-
-
-def _rgb(text: str, where: str) -> np.ndarray:
-    s = str(text).strip().lower()
-    if len(s) != 7 or s[0] != "#" or any(c not in "0123456789abcdef" for c in s[1:]):
-        raise NeuralPaintError(f"{where}: bad colour {text!r}, expected #rrggbb")
-    return np.array([int(s[i : i + 2], 16) / 255.0 for i in (1, 3, 5)])
 
 
 def _r(x: float) -> float:
@@ -90,93 +82,6 @@ def output_units(strokes: Strokes, units: str = "px", width: float | None = None
 
 
 # ---- records ----------------------------------------------------------------------------------
-class _Frame:
-    """Canvas geometry for the record writers: canvas pixels -> output units."""
-
-    def __init__(self, strokes: Strokes, scale: float):
-        self.width, self.height = strokes.width, strokes.height
-        self.side = max(self.width, self.height)
-        self.scale = scale
-        self.stroke = strokes.stroke()
-
-
-RecordWriter = Callable[[_Frame, np.ndarray], dict]
-RECORD_WRITERS: dict[str, RecordWriter] = {}
-
-
-def register_record_writer(stroke_type: str) -> Callable[[RecordWriter], RecordWriter]:
-    """Decorator: ``writer(frame, row) -> dict`` gives the shape fields of one stroke of
-    ``stroke_type`` (``shape``, ``points``, widths, ``length``, ``angle``, colours, opacity).
-    Types without one get an axis-aligned ``bbox`` record."""
-
-    def decorate(writer: RecordWriter) -> RecordWriter:
-        RECORD_WRITERS[stroke_type] = writer
-        return writer
-
-    return decorate
-
-
-def _bezier(frame: _Frame, row: np.ndarray, c0, c2, opacity) -> dict:
-    from ..strokes.bezier import MAX_RADIUS
-
-    pts = row[0:6].reshape(3, 2) * np.array([frame.width, frame.height]) * frame.scale
-    t = np.linspace(0.0, 1.0, 257)[:, None]
-    curve = (1 - t) ** 2 * pts[0] + 2 * (1 - t) * t * pts[1] + t**2 * pts[2]
-    length = np.linalg.norm(np.diff(curve, axis=0), axis=1).sum()
-    radius = MAX_RADIUS * frame.side * frame.scale
-    return {"shape": "bezier", "points": pts, "width_start": 2 * row[6] * radius, "width_end": 2 * row[7] * radius,
-            "length": length, "angle": None, "colour_start": _hex(c0), "colour_end": _hex(c2), "opacity": opacity}
-
-
-def _box(frame: _Frame, row: np.ndarray, c0, c2, opacity) -> dict:
-    xc, yc, w, h, theta = row[0:5]
-    centre = np.array([xc * frame.width, yc * frame.height]) * frame.scale
-    length, breadth = w * frame.side * frame.scale, h * frame.side * frame.scale
-    angle = theta * math.pi
-    along = np.array([math.cos(angle), math.sin(angle)])
-    across = np.array([-along[1], along[0]])
-    corners = [centre + su * 0.5 * length * along + sv * 0.5 * breadth * across
-               for su, sv in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
-    return {"shape": "box", "points": np.array(corners), "width_start": breadth, "width_end": breadth,
-            "length": length, "angle": theta * 180.0, "colour_start": _hex(c0), "colour_end": _hex(c2),
-            "opacity": opacity}
-
-
-@register_record_writer("markerpen")
-def _markerpen(frame: _Frame, row: np.ndarray) -> dict:
-    return _bezier(frame, row, row[8:11], row[8:11], row[11])
-
-
-@register_record_writer("watercolor")
-def _watercolor(frame: _Frame, row: np.ndarray) -> dict:
-    return _bezier(frame, row, row[8:11], row[11:14], row[14])
-
-
-@register_record_writer("rectangle")
-def _rectangle(frame: _Frame, row: np.ndarray) -> dict:
-    return _box(frame, row, row[5:8], row[5:8], row[8])
-
-
-@register_record_writer("oilpaintbrush")
-def _oilpaintbrush(frame: _Frame, row: np.ndarray) -> dict:
-    return _box(frame, row, row[5:8], row[8:11], row[11])
-
-
-def _bbox(frame: _Frame, row: np.ndarray) -> dict:
-    """Any other type: its bounding box, and colour / opacity when its layout has them."""
-    stroke = frame.stroke
-    box = stroke.bounding_boxes(np.asarray(row[None], np.float32), frame.height, frame.width)[0]
-    top, left, bottom, right = (box.astype(np.float64) * frame.scale).tolist()
-    colour = row[getattr(stroke, "colour", slice(0, 0))]
-    c0, c2 = (colour, colour) if len(colour) == 3 else (colour[:3], colour[3:6]) if len(colour) == 6 else (None, None)
-    alpha = getattr(stroke, "alpha", None)
-    return {"shape": "bbox", "points": np.array([[left, top], [right, top], [right, bottom], [left, bottom]]),
-            "width_start": None, "width_end": None, "length": None, "angle": None,
-            "colour_start": _hex(c0) if c0 is not None else None,
-            "colour_end": _hex(c2) if c2 is not None else None,
-            "opacity": row[alpha] if isinstance(alpha, int) else None}
-
-
 def strokes_to_records(strokes: Strokes, units: str = "px", width: float | None = None) -> list[dict]:
     """One JSON-ready record per stroke, in painting order (fields: see the module docstring).
 
@@ -186,11 +91,11 @@ def strokes_to_records(strokes: Strokes, units: str = "px", width: float | None 
 
     validate(strokes, "strokes")
     scale, _, _ = output_units(strokes, units, width)
-    frame = _Frame(strokes, scale)
-    writer = RECORD_WRITERS.get(strokes.stroke_type, _bbox)
+    stroke = strokes.stroke()
+    frame = StrokeFrame(stroke, strokes.width, strokes.height, scale)
     records = []
     for i, row in enumerate(strokes.params.astype(np.float64)):
-        fields = writer(frame, row)
+        fields = stroke.stroke_record(frame, row)
         rec = {"index": i, "type": strokes.stroke_type, "shape": fields["shape"],
                "points": [[_r(x), _r(y)] for x, y in fields["points"]]}
         for key in ("width_start", "width_end", "length", "angle", "opacity"):
@@ -208,7 +113,7 @@ def stroke_list_document(strokes: Strokes, units: str = "px", width: float | Non
     _, out_w, out_h = output_units(strokes, units, width)
     return {"format": FORMAT_NAME, "version": FORMAT_VERSION, "units": units, "width": _r(out_w),
             "height": _r(out_h), "origin": "top-left, x right, y down", "stroke_type": strokes.stroke_type,
-            "canvas_colour": _hex(strokes.canvas_colour), "count": len(records), "strokes": records}
+            "canvas_colour": hex_colour(strokes.canvas_colour), "count": len(records), "strokes": records}
 
 
 def records_to_csv(records: list[dict]) -> str:
@@ -266,31 +171,22 @@ def records_from_csv(text: str) -> list[dict]:
 
 
 def records_to_params(records: list[dict], stroke_type: str, width: float, height: float) -> np.ndarray:
-    """``(N, d)`` parameters of the built-in stroke types from records in an output of
-    ``width x height`` units: the inverse of ``strokes_to_records`` up to rounding (colours to
-    8 bits). Values are clipped to [0, 1]. ``NeuralPaintError`` for other types."""
-    from ..strokes import get_stroke_type
-    from ..strokes.bezier import MAX_RADIUS
+    """``(N, d)`` parameters from records in an output of ``width x height`` units: the inverse of
+    ``strokes_to_records`` up to rounding (colours to 8 bits), by the stroke type's
+    ``params_from_record`` hook (the built-in vector types have one). Values are clipped to
+    [0, 1]. ``NeuralPaintError`` for types without the hook."""
+    from ..strokes import get_stroke_type, stroke_type_class
 
-    if stroke_type not in RECORD_WRITERS:
+    if not stroke_type_class(stroke_type).implements("params_from_record"):
         raise NeuralPaintError(f"cannot rebuild {stroke_type!r} strokes from a stroke list")
-    d = get_stroke_type(stroke_type).n_params
-    side = max(width, height)
+    stroke = get_stroke_type(stroke_type)
+    d = stroke.n_params
     rows = []
     for rec in records:
         where = f"stroke {rec.get('index', len(rows))}"
-        pts = np.asarray(rec["points"], dtype=np.float64)
-        c0, c2 = _rgb(rec["colour_start"], where), _rgb(rec["colour_end"], where)
-        if stroke_type in ("markerpen", "watercolor"):
-            shape = list((pts[:3] / [width, height]).ravel())
-            shape += [rec["width_start"] / (2 * MAX_RADIUS * side), rec["width_end"] / (2 * MAX_RADIUS * side)]
-        else:
-            centre = pts.mean(axis=0) / [width, height]
-            shape = [centre[0], centre[1], rec["length"] / side, rec["width_start"] / side, rec["angle"] / 180.0]
-        colours = list(c0) if stroke_type in ("markerpen", "rectangle") else list(c0) + list(c2)
-        row = shape + colours + [rec["opacity"]]
-        if len(row) != d:  # pragma: no cover - the layouts above are the types' own
+        rgb_from_hex(rec["colour_start"], where), rgb_from_hex(rec["colour_end"], where)  # checked here
+        row = stroke.params_from_record(rec, width, height)
+        if len(row) != d:  # pragma: no cover - the hooks build the types' own layouts
             raise NeuralPaintError(f"{where}: expected {d} parameters, got {len(row)}")
         rows.append(row)
     return np.clip(np.array(rows, dtype=np.float64).reshape(-1, d), 0.0, 1.0)
-

@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import kernels
 from ..arrays import is_tensor, to_numpy, torch
+from . import vector
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -96,6 +97,19 @@ def log_uniform(n: int, low: float, high: float, generator) -> Tensor:
     return torch.exp(math.log(low) + u * (math.log(high) - math.log(low))).float()
 
 
+@dataclass(frozen=True)
+class CommandLineOption:
+    """A command-line option that sets a constructor option of a stroke type (``--brush`` ->
+    ``brush``). Stroke types declaring the same ``flag`` share it; the commands that build stroke
+    types (``paint``, ``random-strokes``, ``make-dataset``) offer every declared flag."""
+
+    flag: str  # e.g. "--brush"
+    option: str  # the constructor keyword it sets, e.g. "brush"
+    help: str  # what a value means for this type, with its default
+    choices: tuple[str, ...] = ()  # the values allowed (empty: the constructor checks them)
+    kind: str = "a valid value"  # what a value is, for the error message: "an oil brush texture"
+
+
 class StrokeType:
     """A stroke type: its parameter layout, its random samplers and its differentiable engine.
 
@@ -103,7 +117,12 @@ class StrokeType:
     the layout, which indices hold x / y positions and lengths (used to move strokes between a
     block and the canvas), and implement ``_render``, ``bounding_boxes`` and ``sample_painting``.
     Instances are immutable and cheap; options such as the brush texture are constructor
-    arguments (see ``options``).
+    arguments (see ``options``), set on the command line by ``command_line_options``.
+
+    Everything else that depends on the layout is a hook with a default here: the compiled
+    kernels (``kernel_fields``, ``cell_kernel``, ``_paint_kernel``), ``cells_touched``,
+    ``render_window``, and the vector forms: ``svg_element`` (default: none, the SVG embeds the
+    engine's raster), ``stroke_record`` (default: the bounding box) and ``params_from_record``.
     """
 
     name: ClassVar[str]
@@ -124,9 +143,35 @@ class StrokeType:
     # pixels per band when a finished painting is rendered band by band (``canvas.render``)
     band_pixels: ClassVar[int] = 1 << 22
 
+    # command-line options setting constructor options (``--brush``): see ``CommandLineOption``
+    command_line_options: ClassVar[tuple[CommandLineOption, ...]] = ()
+
     @property
     def n_params(self) -> int:
         return len(self.param_names)
+
+    @classmethod
+    def index(cls, name: str) -> int:
+        """The column of parameter ``name`` (``ValueError`` naming the layout if there is none)."""
+        try:
+            return cls.param_names.index(name)
+        except ValueError:
+            raise ValueError(f"{cls.name} has no parameter {name!r}; it has {', '.join(cls.param_names)}") from None
+
+    @classmethod
+    def field(cls, row, name: str):
+        """Parameter ``name`` of ``row`` (``(..., d)``): ``row[..., index(name)]``."""
+        return row[..., cls.index(name)]
+
+    @classmethod
+    def fields(cls, row, *names: str):
+        """Parameters ``names`` of ``row`` (``(..., d)``), in that order: ``(..., len(names))``."""
+        return row[..., [cls.index(n) for n in names]]
+
+    @classmethod
+    def implements(cls, hook: str) -> bool:
+        """Whether this type overrides ``StrokeType``'s default of method ``hook``."""
+        return getattr(cls, hook) is not getattr(StrokeType, hook)
 
     @property
     def options(self) -> dict:
@@ -274,6 +319,30 @@ class StrokeType:
         may paint on: ``(T,)`` bool, ``False`` only where its alpha is zero at every pixel centre
         of the square. ``None``: not known (the bounding box is all there is), which is the default."""
         return None
+
+    # ---- vector forms (``neuralpaint.export``; building blocks in ``strokes.vector``) ------------
+    def svg_element(self, doc: vector.SvgDocument, i: int) -> str | None:
+        """The SVG element of stroke ``i`` of ``doc`` (``doc.params[i]``, user units = canvas
+        pixels), with ``id="s<i>"``; it may add defs (``doc.defs``, ``doc.shared``). ``None``, the
+        default: no vector form, the exporter embeds the stroke rendered by ``render_window``."""
+        return None
+
+    def stroke_record(self, frame: vector.StrokeFrame, row: np.ndarray) -> dict:
+        """The stroke-list fields of stroke ``row`` (``(d,)`` float64) in output units
+        (``vector.record``). Default: the ``bbox`` record, the corners of its bounding box, with
+        colour and opacity where the layout has them."""
+        box = self.bounding_boxes(np.asarray(row[None], np.float32), frame.height, frame.width)[0]
+        top, left, bottom, right = (box.astype(np.float64) * frame.scale).tolist()
+        colour = row[getattr(self, "colour", slice(0, 0))]
+        c0, c2 = (colour, colour) if len(colour) == 3 else (colour[:3], colour[3:6]) if len(colour) == 6 else (None, None)
+        alpha = getattr(self, "alpha", None)
+        return vector.record("bbox", [[left, top], [right, top], [right, bottom], [left, bottom]],
+                             colour_start=c0, colour_end=c2, opacity=row[alpha] if isinstance(alpha, int) else None)
+
+    def params_from_record(self, record: dict, width: float, height: float) -> list[float]:
+        """Inverse of ``stroke_record`` for an output of ``width x height`` units: the stroke's
+        ``d`` parameters (before clipping to [0, 1]). Default: not invertible."""
+        raise NotImplementedError(f"{self.name} strokes cannot be rebuilt from a stroke list")
 
     # ---- sampling ---------------------------------------------------------------------------
     def sample(self, n: int, generator=None) -> Tensor:

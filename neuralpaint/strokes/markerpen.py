@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..arrays import torch
 from ..kernels import curves as curve_kernels
+from . import vector
 from .base import PixelGrid, StrokeType, box_coverage
 from .bezier import (MAX_RADIUS, cullable, init_curves, render_culled, sample_curves, tapered_curve,
                      tapered_curve_bounds)
 from .registry import register
+from .vector import hex_colour, num
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -66,3 +70,23 @@ class MarkerPen(StrokeType):
         rgb = torch.rand(n, 3, generator=generator)
         a = 0.7 + 0.3 * torch.rand(n, 1, generator=generator)
         return torch.cat([pts, radii, rgb, a], dim=1)
+
+    # ---- vector forms -------------------------------------------------------------------------
+    def svg_element(self, doc: vector.SvgDocument, i: int) -> str:
+        """One ``<path>`` filled with the nonzero rule: the union of the discs of radius ``r0 ->
+        r2`` along the curve, as a chain of tapered capsules (``vector.tapered_outline``)."""
+        row = doc.params[i]
+        pts, r0, r2 = vector.curve_in_svg(self, row, doc, MAX_RADIUS)
+        d = vector.tapered_outline(pts, r0, r2, vector.bezier_segments(pts, doc.scale))
+        return (f'<path id="s{i}" d="{d}" fill="{hex_colour(self.fields(row, "R", "G", "B"))}" '
+                f'fill-opacity="{num(self.field(row, "A"), 4)}"/>')
+
+    def stroke_record(self, frame: vector.StrokeFrame, row: np.ndarray) -> dict:
+        colour = self.fields(row, "R", "G", "B")
+        return vector.curve_stroke_record(self, frame, row, MAX_RADIUS, colour, colour, self.field(row, "A"))
+
+    def params_from_record(self, record: dict, width: float, height: float) -> list[float]:
+        r, g, b = vector.rgb_from_hex(record["colour_start"], f"stroke {record.get('index')}")
+        values = vector.curve_from_record(record, width, height, MAX_RADIUS) | {"R": r, "G": g, "B": b,
+                                                                               "A": record["opacity"]}
+        return [values[n] for n in self.param_names]

@@ -65,7 +65,7 @@ from ..arrays import is_tensor, namespace, to_numpy, torch
 
 from ..errors import NeuralPaintError
 from . import libmypaint
-from .base import PixelGrid, StrokeType
+from .base import CommandLineOption, PixelGrid, StrokeType
 from .bezier import init_curves, sample_curves
 from .registry import register
 
@@ -376,6 +376,9 @@ class MyPaint(StrokeType):
     y_indices = (3, 5, 10)
     length_indices = ()
     differentiable = False
+    command_line_options = (CommandLineOption(
+        "--brush", "brush", "an installed MyPaint brush such as classic/charcoal, or a .myb file "
+        f"(default: {DEFAULT_BRUSH})"),)
     # libmypaint draws a whole stroke each time any piece of it is rendered (``_draw`` caches only
     # the last stroke), so a stroke is drawn once per band it reaches: taller bands (measured at
     # 8192^2, 500 strokes: 512-row bands took 1.9x the CPU time of the one-shot render)

@@ -14,7 +14,9 @@ import numpy as np
 from .. import kernels
 from ..arrays import namespace, to_numpy, torch
 from ..kernels import boxes as box_kernels
+from . import vector
 from .base import PixelGrid, StrokeType, box_coverage, log_uniform
+from .vector import hex_colour, num, point
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -97,6 +99,29 @@ def init_rotated_boxes(centres: Tensor, sizes: Tensor, generator,
     return torch.stack([centres[:, 0], centres[:, 1], sizes, sizes / ratio, u[:, 1]], dim=1).clamp(0, 1)
 
 
+def rotated_box_record(frame: vector.StrokeFrame, xc, yc, w, h, theta, c0, c2, opacity) -> dict:
+    """The ``box`` stroke-list record of a rotated box ``xc, yc, w, h, theta`` (parameters): its
+    corners start-left, end-left, end-right, start-right in output units, breadth, length, angle."""
+    centre = np.array([xc * frame.width, yc * frame.height]) * frame.scale
+    length, breadth = w * frame.side * frame.scale, h * frame.side * frame.scale
+    angle = theta * math.pi
+    along = np.array([math.cos(angle), math.sin(angle)])
+    across = np.array([-along[1], along[0]])
+    corners = [centre + su * 0.5 * length * along + sv * 0.5 * breadth * across
+               for su, sv in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
+    return vector.record("box", np.array(corners), width_start=breadth, width_end=breadth, length=length,
+                         angle=theta * 180.0, colour_start=c0, colour_end=c2, opacity=opacity)
+
+
+def rotated_box_from_record(rec: dict, width: float, height: float) -> dict[str, float]:
+    """Inverse of ``rotated_box_record`` in an output of ``width x height`` units:
+    ``{xc, yc, w, h, theta}``."""
+    side = max(width, height)
+    centre = np.asarray(rec["points"], dtype=np.float64).mean(axis=0) / [width, height]
+    return {"xc": centre[0], "yc": centre[1], "w": rec["length"] / side, "h": rec["width_start"] / side,
+            "theta": rec["angle"] / 180.0}
+
+
 @register
 class Rectangle(StrokeType):
     name = "rectangle"
@@ -142,3 +167,24 @@ class Rectangle(StrokeType):
         rest = torch.rand(n, 4, generator=generator)
         rest[:, 3] = rest[:, 3] * 0.4 + 0.6  # alpha 0.6..1
         return torch.cat([shape, rest], dim=1)
+
+    # ---- vector forms -------------------------------------------------------------------------
+    def svg_element(self, doc: vector.SvgDocument, i: int) -> str:
+        """A ``<rect>`` rotated by ``theta * 180`` degrees (clockwise on screen)."""
+        row = doc.params[i]
+        xc, yc, w, h, theta, a = self.fields(row, "xc", "yc", "w", "h", "theta", "A")
+        half_l, half_t = w * doc.side / 2, h * doc.side / 2
+        return (f'<rect id="s{i}" x="{num(-half_l)}" y="{num(-half_t)}" width="{num(2 * half_l)}" '
+                f'height="{num(2 * half_t)}" transform="translate({point((xc * doc.width, yc * doc.height))}) '
+                f'rotate({num(theta * 180, 4)})" fill="{hex_colour(self.fields(row, "R", "G", "B"))}" '
+                f'fill-opacity="{num(a, 4)}"/>')
+
+    def stroke_record(self, frame: vector.StrokeFrame, row: np.ndarray) -> dict:
+        colour = self.fields(row, "R", "G", "B")
+        return rotated_box_record(frame, *self.fields(row, "xc", "yc", "w", "h", "theta"), colour, colour,
+                                  self.field(row, "A"))
+
+    def params_from_record(self, record: dict, width: float, height: float) -> list[float]:
+        r, g, b = vector.rgb_from_hex(record["colour_start"], f"stroke {record.get('index')}")
+        values = rotated_box_from_record(record, width, height) | {"R": r, "G": g, "B": b, "A": record["opacity"]}
+        return [values[n] for n in self.param_names]

@@ -1,4 +1,5 @@
-"""The registry of stroke types: names -> classes. Adding a type = one module + ``@register``."""
+"""The registry of stroke types: names -> classes. Adding a type = one module with a ``@register``ed
+``StrokeType`` subclass, imported by ``neuralpaint/strokes/__init__.py`` (docs/stroke-types.md)."""
 from __future__ import annotations
 
 from typing import TypeVar
@@ -18,9 +19,25 @@ def register(cls: type[_T]) -> type[_T]:
     return cls
 
 
+def unregister(name: str) -> None:
+    """Remove stroke type ``name`` (``KeyError`` if it is not registered); for tests and plugins."""
+    del _STROKE_TYPES[name]
+
+
 def stroke_type_names() -> list[str]:
     """Names of all registered stroke types, sorted."""
     return sorted(_STROKE_TYPES)
+
+
+def stroke_type_class(name: str) -> type:
+    """The class of stroke type ``name`` (``NeuralPaintError`` naming the known types otherwise):
+    what a type declares (layout, hooks, command-line options) without building one."""
+    try:
+        return _STROKE_TYPES[name]
+    except KeyError:
+        raise NeuralPaintError(
+            f"unknown stroke type {name!r}; known types: {', '.join(stroke_type_names())}"
+        ) from None
 
 
 def get_stroke_type(name: str, **options):
@@ -28,12 +45,7 @@ def get_stroke_type(name: str, **options):
 
     Raises ``NeuralPaintError`` naming the known types when ``name`` is unknown.
     """
-    try:
-        cls = _STROKE_TYPES[name]
-    except KeyError:
-        raise NeuralPaintError(
-            f"unknown stroke type {name!r}; known types: {', '.join(stroke_type_names())}"
-        ) from None
+    cls = stroke_type_class(name)
     try:
         return cls(**options)
     except (TypeError, ValueError) as err:
