@@ -5,8 +5,11 @@ and ``canvas.render`` (finished paintings) must give the pictures ``composite_in
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
+
+from .render import blank
 
 
 def composite(colour: Tensor, alpha: Tensor, canvas: Tensor) -> Tensor:
@@ -30,5 +33,5 @@ def composite_in_order(colour: Tensor, alpha: Tensor, canvas: Tensor) -> Tensor:
 
 def blank_canvas(height: int, width: int, colour: tuple[float, float, float],
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> Tensor:
-    """``(3, height, width)`` filled with ``colour`` (RGB in [0, 1])."""
-    return torch.tensor(colour, device=device, dtype=dtype).view(3, 1, 1).repeat(1, height, width)
+    """``(3, height, width)`` tensor filled with ``colour`` (RGB in [0, 1]): ``render.blank``'s canvas."""
+    return torch.from_numpy(blank(height, width, colour, np.float64)).to(device=device, dtype=dtype)

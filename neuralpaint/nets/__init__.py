@@ -1,5 +1,5 @@
 """Neural stroke renderers (networks that imitate stroke engines) and their registry."""
-from .renderers import NETS, RendererConfig, RendererNet, build_net, net_names, renderer_config
+from .architectures import NETS, RendererConfig, RendererNet, build_net, net_names, renderer_config
 from .gan import GanGenerator
 
 # the GAN-trained renderer (neuralpaint/nets/gan.py; trained by neuralpaint/training/train_gan.py)

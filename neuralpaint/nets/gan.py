@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from .renderers import RendererConfig, RendererNet
+from .architectures import RendererConfig, RendererNet
 
 
 @dataclass
