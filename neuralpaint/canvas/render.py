@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import kernels
-from ..arrays import is_tensor, to_numpy
+from ..arrays import is_tensor, to_numpy, torch
 from ..errors import NeuralPaintError
 from ..kernels.pixels import to_rgb8
 from ..strokes.base import pixel_ranges
@@ -50,11 +50,20 @@ def blank(height: int, width: int, colour: tuple[float, float, float], dtype=np.
 
 
 def lerp_(region: np.ndarray, colour: np.ndarray, alpha: np.ndarray) -> None:
-    """``region += alpha * (colour - region)`` in place, with ``torch.lerp``'s arithmetic (from the
-    far end where ``alpha >= 0.5``); shapes broadcast to ``region``'s."""
-    near = region + alpha * (colour - region)
-    far = colour - (colour - region) * (1.0 - alpha)
-    np.copyto(region, np.where(alpha < 0.5, near, far))
+    """``region += alpha * (colour - region)`` in place, with ``torch.lerp``'s arithmetic: from the
+    near end where ``alpha < 0.5``, from the far end otherwise, as one fused multiply-add
+    (emulated in float64); shapes broadcast to ``region``'s."""
+    diff = (colour - region).astype(np.float64)
+    small = alpha < 0.5
+    coeff = np.where(small, alpha, alpha - 1.0).astype(np.float64)
+    base = np.where(small, region, colour).astype(np.float64)
+    np.copyto(region, coeff * diff + base, casting="same_kind")
+
+
+def torch_lerp_(region: np.ndarray, colour: np.ndarray, alpha: np.ndarray) -> None:
+    """``lerp_`` done by ``torch.lerp_`` on the same memory (for tensor callers: the painter's
+    canvases stay bit for bit what its tensor compositing gave)."""
+    torch.from_numpy(region).lerp_(torch.from_numpy(colour), torch.from_numpy(alpha))
 
 
 def covered_patches(stroke, one: np.ndarray, box: tuple[int, int, int, int], height: int, width: int,
@@ -88,12 +97,13 @@ def on_cpu(device) -> bool:
 
 def _paint_windows(stroke, params: np.ndarray, boxes: list, order, canvas: np.ndarray, top: int,
                    height: int, width: int, patch: int, patch_min_area: int, device,
-                   patches: dict | None = None, progress: Callable[[int], None] | None = None) -> None:
+                   patches: dict | None = None, progress: Callable[[int], None] | None = None,
+                   lerp: Callable = lerp_) -> None:
     """Strokes ``params[i]`` for ``i`` in ``order`` (painting order) composited onto ``canvas (3,
     h, w)``, which holds rows ``top .. top + h - 1`` of the picture and has room for patches that
     run over its right and bottom edges; one window each (clipped to the canvas's rows), big ones
     on their patches of the picture-wide grid. ``patches`` caches big strokes' patch origins from
-    one band to the next."""
+    one band to the next; ``lerp`` composites (``lerp_`` or ``torch_lerp_``)."""
     rows = canvas.shape[1]
     for done, i in enumerate(order):
         s_top, left, bottom, right = boxes[i]
@@ -102,7 +112,7 @@ def _paint_windows(stroke, params: np.ndarray, boxes: list, order, canvas: np.nd
             t, b = max(s_top, top), min(bottom, top + rows)
             if b > t and right > left:
                 colour, alpha = stroke.render_window(one, height, width, t, left, b - t, right - left, device)
-                lerp_(canvas[:, t - top : b - top, left:right], colour[0], alpha[0])
+                lerp(canvas[:, t - top : b - top, left:right], colour[0], alpha[0])
         else:
             origins = None if patches is None else patches.get(i)
             if origins is None:  # its patches on the picture-wide grid
@@ -113,7 +123,7 @@ def _paint_windows(stroke, params: np.ndarray, boxes: list, order, canvas: np.nd
             mine = origins[(origins[:, 0] >= top) & (origins[:, 0] < top + rows)]
             for y, x in mine.tolist():
                 colour, alpha = stroke.render_window(one, height, width, y, x, patch, patch, device)
-                lerp_(canvas[:, y - top : y - top + patch, x : x + patch], colour[0], alpha[0])
+                lerp(canvas[:, y - top : y - top + patch, x : x + patch], colour[0], alpha[0])
         if progress is not None:
             progress(done + 1)
 
@@ -154,7 +164,7 @@ def render_painting(stroke, params, height: int, width: int, canvas_colour: tupl
         padded[:, :height, :width] = work
         boxes = pixel_ranges(stroke.bounding_boxes(values, height, width), height, width).tolist()
         _paint_windows(stroke, values, boxes, range(values.shape[0]), padded, 0, height, width, PATCH,
-                       PATCH_MIN_AREA, device, progress=progress)
+                       PATCH_MIN_AREA, device, progress=progress, lerp=lerp_ if tensor is None else torch_lerp_)
         work = padded[:, :height, :width]
     np.clip(work, 0.0, 1.0, out=work)
     if tensor is None:
