@@ -37,44 +37,46 @@ if numba is not None:
         d_d = slope if d > 0.0 else (-slope if d < 0.0 else 0.0)
         return cov, d_d, ia + ib if hw >= 0.0 else 0.0
 
+    @njit(inline="always")
+    def _rectangle_terms(q, S, height, width):  # pragma: no cover
+        """Per-stroke terms of a rectangle: centre, half length and breadth, direction."""
+        return (q[X] * width, q[Y] * height, q[LENGTH] * (S / 2), q[BREADTH] * (S / 2), np.cos(q[ANGLE] * np.pi),
+                np.sin(q[ANGLE] * np.pi))
+
     @njit(parallel=True, cache=True, fastmath=True)
-    def _rectangle_forward(params, rows, origins, height, width, tile, colour, alpha):  # pragma: no cover
+    def _rectangle_forward(params, rows, origins, height, width, cell, colour, alpha):  # pragma: no cover
         S = max(height, width)
         for t in prange(rows.shape[0]):
             q = params[rows[t]]
-            cx, cy = q[X] * width, q[Y] * height
-            hl, ht = q[LENGTH] * (S / 2), q[BREADTH] * (S / 2)
-            c, s = np.cos(q[ANGLE] * np.pi), np.sin(q[ANGLE] * np.pi)
+            cx, cy, hl, ht, c, s = _rectangle_terms(q, S, height, width)
             oy, ox = origins[t, 0], origins[t, 1]
-            for i in range(tile):
+            for i in range(cell):
                 dy = oy + i + 0.5 - cy
-                for j in range(tile):
+                for j in range(cell):
                     dx = ox + j + 0.5 - cx
                     cu = _coverage(dx * c + dy * s, hl)[0]
                     cv = _coverage(dy * c - dx * s, ht)[0]
-                    p = i * tile + j
+                    p = i * cell + j
                     alpha[t, p] = cu * cv * q[ALPHA]
                     colour[t, 0, p] = q[RED]
                     colour[t, 1, p] = q[GREEN]
                     colour[t, 2, p] = q[BLUE]
 
     @njit(parallel=True, cache=True, fastmath=True)
-    def _rectangle_backward(params, rows, origins, height, width, tile, grad_colour, grad_alpha,
+    def _rectangle_backward(params, rows, origins, height, width, cell, grad_colour, grad_alpha,
                             grad):  # pragma: no cover
-        # grad (T, 9): each pair's share of its stroke's gradient
+        # grad (T, 12): each pair's share of its stroke's gradient, in FIELDS
         S = max(height, width)
         for t in prange(rows.shape[0]):
             q = params[rows[t]]
-            cx, cy = q[X] * width, q[Y] * height
-            hl, ht = q[LENGTH] * (S / 2), q[BREADTH] * (S / 2)
-            c, s = np.cos(q[ANGLE] * np.pi), np.sin(q[ANGLE] * np.pi)
+            cx, cy, hl, ht, c, s = _rectangle_terms(q, S, height, width)
             oy, ox = origins[t, 0], origins[t, 1]
             g_cx = g_cy = g_hl = g_ht = g_c = g_s = g_a = g_r = g_g = g_b = 0.0
-            for i in range(tile):
+            for i in range(cell):
                 dy = oy + i + 0.5 - cy
-                for j in range(tile):
+                for j in range(cell):
                     dx = ox + j + 0.5 - cx
-                    p = i * tile + j
+                    p = i * cell + j
                     g_r += grad_colour[t, 0, p]
                     g_g += grad_colour[t, 1, p]
                     g_b += grad_colour[t, 2, p]
@@ -171,7 +173,7 @@ if numba is not None:
                 cv, cv_d, cv_h, along_raw, along)
 
     @njit(parallel=True, cache=True, fastmath=True)
-    def _oil_forward(params, rows, origins, height, width, tile, tex, start_round, lum_floor, colour,
+    def _oil_forward(params, rows, origins, height, width, cell, tex, start_round, lum_floor, colour,
                      alpha):  # pragma: no cover
         S = max(height, width)
         levels = tex.shape[1]
@@ -181,19 +183,19 @@ if numba is not None:
             cx, cy, c, s, length, breadth, level, y0f, wy, _ = terms[rows[t]]
             y0 = int(y0f)
             oy, ox = origins[t, 0], origins[t, 1]
-            for i in range(tile):
+            for i in range(cell):
                 dy = oy + i + 0.5 - cy
-                for j in range(tile):
+                for j in range(cell):
                     r = _oil_pixel(ox + j + 0.5 - cx, dy, c, s, length, breadth, tex, y0, wy, start_round)
                     density, cu, cv, along = r[4], r[13], r[16], r[20]
-                    p = i * tile + j
+                    p = i * cell + j
                     alpha[t, p] = cu * cv * density * q[ALPHA]
                     lum = lum_floor + (1.0 - lum_floor) * density
                     for k in range(3):
                         colour[t, k, p] = (q[RED + k] + (q[RED_END + k] - q[RED + k]) * along) * lum
 
     @njit(parallel=True, cache=True, fastmath=True)
-    def _oil_backward(params, rows, origins, height, width, tile, tex, start_round, lum_floor, grad_colour,
+    def _oil_backward(params, rows, origins, height, width, cell, tex, start_round, lum_floor, grad_colour,
                       grad_alpha, grad):  # pragma: no cover
         S = max(height, width)
         levels = tex.shape[1]
@@ -208,14 +210,14 @@ if numba is not None:
             g_r0 = g_g0 = g_b0 = g_r2 = g_g2 = g_b2 = 0.0
             inv_hb = 1.0 / (0.5 * breadth + 1e-6)
             inv_len = 1.0 / (length + 1e-6)
-            for i in range(tile):
+            for i in range(cell):
                 dy = oy + i + 0.5 - cy
-                for j in range(tile):
+                for j in range(cell):
                     dx = ox + j + 0.5 - cx
                     (u, v, vu, ix_raw, density, dd_ix, dd_lv, end, de_ix, de_lv, w, root, start, cu, cu_d, cu_h,
                      cv, cv_d, cv_h, along_raw, along) = _oil_pixel(dx, dy, c, s, length, breadth, tex, y0, wy,
                                                                     start_round)
-                    p = i * tile + j
+                    p = i * cell + j
                     ga = grad_alpha[t, p]
                     cover = cu * cv * density
                     g_a += ga * cover
@@ -362,9 +364,7 @@ if numba is not None:
                     if y < boxes[k, 0] or y >= boxes[k, 2]:
                         continue
                     q = params[k]
-                    cx, cy = q[X] * width, q[Y] * height
-                    hl, ht = q[LENGTH] * (S / 2), q[BREADTH] * (S / 2)
-                    c, s = np.cos(q[ANGLE] * np.pi), np.sin(q[ANGLE] * np.pi)
+                    cx, cy, hl, ht, c, s = _rectangle_terms(q, S, height, width)
                     dy = y + 0.5 - cy
                     x0, x1 = _span(dy, cx, c, s, hl + 0.5, ht + 0.5, boxes[k, 1], min(boxes[k, 3], cols))
                     for i in range(x1 - x0):

@@ -93,7 +93,7 @@ if numba is not None:
     @njit(cache=True)
     def _sort_pairs(rows, cells, n_cells):  # pragma: no cover
         # a counting sort by cell, stable (pairs come in painting order and keep it inside a cell),
-        # and the runs of equal cells: first / run / start / last of ``tiles.TileLayout``
+        # and the runs of equal cells: first / run / start / last of ``canvas.cells.CellLayout``
         count = np.zeros(n_cells + 1, np.int64)
         for k in range(cells.shape[0]):
             count[cells[k] + 1] += 1
