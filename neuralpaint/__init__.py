@@ -18,6 +18,7 @@ _LAZY = {
     "render_painting": ("canvas.render", "render_painting"),
     "render_strokes": ("canvas.render", "render_strokes"),
     "random_painting": ("random_strokes", "random_painting"),
+    "stylize": ("style", "stylize"),
     "load_strokes": ("strokesfile", "load_strokes"),
     "save_strokes": ("strokesfile", "save_strokes"),
     "Strokes": ("strokesfile", "Strokes"),
@@ -25,7 +26,7 @@ _LAZY = {
 }
 
 __all__ = ["NeuralPaintError", "PaintConfig", "StrokeType", "Strokes", "get_stroke_type", "load_strokes", "paint",
-           "random_painting", "read_image", "render_strokes", "save_strokes",
+           "random_painting", "read_image", "render_strokes", "save_strokes", "stylize",
            "render_painting", "stroke_type_names", "__version__"]
 
 

@@ -189,7 +189,10 @@ def test_a_shipped_style_by_name_from_python(small_painting):
     """``stylize`` takes a shipped style's name, reads its file and records the file's path."""
     from neuralpaint.resources import data_path
 
-    styled = stylize(small_painting, "starry_night", mode="palette", palette_iterations=4, palette_steps=2)
+    import neuralpaint
+
+    styled = neuralpaint.stylize(small_painting, "starry_night", mode="palette", palette_iterations=4,
+                                 palette_steps=2)
     assert styled.metadata["stylize"]["style"] == str(data_path("style_images") / "starry_night.jpg")
     by_path = stylize(small_painting, STYLE, mode="palette", palette_iterations=4, palette_steps=2)
     np.testing.assert_array_equal(styled.params, by_path.params)
