@@ -41,12 +41,12 @@ class EngineRenderer:
         at ``corners (B, 2)`` (top, left): ``colour (B, 3, side, side), alpha (B, 1, side, side)``."""
         return self.stroke.render(params, height, width, window=(side, side), offset=corners.to(params.dtype))
 
-    def render_cells(self, params: Tensor, rows: Tensor, height: int, width: int, tile: int,
+    def render_cells(self, params: Tensor, rows: Tensor, height: int, width: int, cell: int,
                      origins: Tensor) -> tuple[Tensor, Tensor]:
-        """Stroke ``params[rows[k]]`` of a ``height x width`` canvas on the ``tile x tile`` square
-        at ``origins[k]`` (top, left), for ``rows (T,)``, ``origins (T, 2)``: ``colour (T, 3, tile,
-        tile), alpha (T, 1, tile, tile)``."""
-        return self.stroke.render_cells(params, rows, height, width, tile, origins)
+        """Stroke ``params[rows[k]]`` of a ``height x width`` canvas on the ``cell x cell`` square
+        at ``origins[k]`` (top, left), for ``rows (T,)``, ``origins (T, 2)``: ``colour (T, 3, cell,
+        cell), alpha (T, 1, cell, cell)``."""
+        return self.stroke.render_cells(params, rows, height, width, cell, origins)
 
 
 class NeuralRenderer:
@@ -95,25 +95,25 @@ class NeuralRenderer:
                                              align_corners=False)
         return sample(colour), sample(alpha)
 
-    def render_cells(self, params: Tensor, rows: Tensor, height: int, width: int, tile: int,
+    def render_cells(self, params: Tensor, rows: Tensor, height: int, width: int, cell: int,
                      origins: Tensor) -> tuple[Tensor, Tensor]:
-        """Stroke ``params[rows[k]]`` on the ``tile x tile`` square at ``origins[k]`` (top, left)
-        of a ``height x width`` canvas: ``colour (T, 3, tile, tile), alpha (T, 1, tile, tile)``.
+        """Stroke ``params[rows[k]]`` on the ``cell x cell`` square at ``origins[k]`` (top, left)
+        of a ``height x width`` canvas: ``colour (T, 3, cell, cell), alpha (T, 1, cell, cell)``.
 
-        Each stroke is drawn once by the net; every tile samples its stroke's drawing bilinearly
+        Each stroke is drawn once by the net; every cell samples its stroke's drawing bilinearly
         (as ``render_windows`` does: pixels beyond the canvas repeat its edge)."""
         n = self.size
         colour, alpha = self.render(params, n, n)
-        steps = torch.arange(tile, device=params.device, dtype=params.dtype) + 0.5
+        steps = torch.arange(cell, device=params.device, dtype=params.dtype) + 0.5
         # source pixel coordinates in the net's drawing (align_corners=False), held inside it
-        ys = ((origins[:, :1].to(params.dtype) + steps) * (n / height) - 0.5).clamp(0, n - 1)  # (T, tile)
+        ys = ((origins[:, :1].to(params.dtype) + steps) * (n / height) - 0.5).clamp(0, n - 1)  # (T, cell)
         xs = ((origins[:, 1:].to(params.dtype) + steps) * (n / width) - 0.5).clamp(0, n - 1)
         y0, x0 = ys.floor().long(), xs.floor().long()
         y1, x1 = (y0 + 1).clamp(max=n - 1), (x0 + 1).clamp(max=n - 1)
         wy, wx = (ys - y0)[:, :, None, None], (xs - x0)[:, None, :, None]
         pixels = torch.cat([colour, alpha], 1).permute(0, 2, 3, 1).reshape(-1, 4)  # (B * n * n, 4)
         base = (rows * (n * n))[:, None, None]
-        at = lambda yy, xx: pixels[base + yy[:, :, None] * n + xx[:, None, :]]  # noqa: E731  (T, tile, tile, 4)
+        at = lambda yy, xx: pixels[base + yy[:, :, None] * n + xx[:, None, :]]  # noqa: E731  (T, cell, cell, 4)
         top_left, bottom_left = at(y0, x0), at(y1, x0)
         top = top_left + wx * (at(y0, x1) - top_left)
         bottom = bottom_left + wx * (at(y1, x1) - bottom_left)

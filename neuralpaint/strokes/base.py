@@ -248,21 +248,21 @@ class StrokeType:
         """Arrays and constants the cell kernels take after the cell size, in numpy ``dtype``."""
         return ()
 
-    def render_cells(self, params: Tensor, rows: Tensor, height: int, width: int, tile: int,
+    def render_cells(self, params: Tensor, rows: Tensor, height: int, width: int, cell: int,
                      origins: Tensor) -> tuple[Tensor, Tensor]:
         """Stroke ``params[rows[k]]`` (``params (N, d)``, ``rows (T,)``) of a ``height x width``
-        canvas on the ``tile x tile`` square at ``origins[k]`` (``(T, 2)``, top, left):
-        ``colour (T, 3, tile, tile)``, ``alpha (T, 1, tile, tile)``, differentiable in ``params``.
+        canvas on the ``cell x cell`` square at ``origins[k]`` (``(T, 2)``, top, left):
+        ``colour (T, 3, cell, cell)``, ``alpha (T, 1, cell, cell)``, differentiable in ``params``.
         The stroke type's cell kernel where one serves these tensors, otherwise ``render`` with a
         window per pair."""
         from ..canvas.cells import kernel_cells  # torch: only the painter renders cells
 
         if self.cell_kernel is None or not kernels.serves(params):
-            return self.render(params.index_select(0, rows), height, width, window=(tile, tile),
+            return self.render(params.index_select(0, rows), height, width, window=(cell, cell),
                                offset=origins.to(params.dtype))
         self.check_params(params)
-        colour, alpha = kernel_cells(self, params.clamp(0.0, 1.0), rows, origins, height, width, tile)
-        return colour.view(-1, 3, tile, tile), alpha.view(-1, 1, tile, tile)
+        colour, alpha = kernel_cells(self, params.clamp(0.0, 1.0), rows, origins, height, width, cell)
+        return colour.view(-1, 3, cell, cell), alpha.view(-1, 1, cell, cell)
 
     def paint_onto(self, params, canvas, top: int, height: int, width: int) -> bool:
         """Paint strokes ``params (N, d)`` in order onto ``canvas (3, h, w)`` in place, without
