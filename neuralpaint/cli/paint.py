@@ -12,14 +12,28 @@ from .common import Command, PROG, add_brush_argument, brush_options, check_outp
 
 
 def add_paint_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--img", required=True, type=Path, metavar="PATH",
+                   help="photo to paint: PNG, JPEG, ... (required)")
+    add_painting_arguments(p)
+    p.add_argument("--out", type=Path, default=Path("output"), metavar="DIR",
+                   help="directory for the outputs, created if needed (default: %(default)s)")
+    p.add_argument("--no-animation", action="store_true",
+                   help="do not write the stroke-by-stroke <name>_animated.mp4 and .gif")
+    p.add_argument("--svg", action="store_true",
+                   help="also write <name>.svg, the painting as vector strokes (see export-svg)")
+    add_painterly_arguments(p)
+    from .stylize import add_style_arguments
+
+    add_style_arguments(p, steps_flag="--style-steps")
+
+
+def add_painting_arguments(p: argparse.ArgumentParser, size: int | None = None) -> None:
+    """The painter's options, shared by ``paint`` and ``paint-video`` (``size``: another default
+    for ``--size``)."""
     from ..painter.config import PaintConfig
     from ..strokes import stroke_type_names
 
-    from ..painter.config import LOSSES
-
     d = PaintConfig  # every default below is the library's own, so help and API cannot drift
-    p.add_argument("--img", required=True, type=Path, metavar="PATH",
-                   help="photo to paint: PNG, JPEG, ... (required)")
     p.add_argument("--stroke", choices=stroke_type_names(), default=d.stroke, metavar="TYPE",
                    help="stroke type, one of: %(choices)s (default: %(default)s)")
     grid = p.add_mutually_exclusive_group()
@@ -29,7 +43,7 @@ def add_paint_arguments(p: argparse.ArgumentParser) -> None:
                       help="instead, paint in one pass of MxM blocks")
     p.add_argument("--max-strokes", type=int, default=d.max_strokes, metavar="N",
                    help="number of strokes in the painting (default: %(default)s)")
-    p.add_argument("--size", type=int, default=d.size, metavar="PX",
+    p.add_argument("--size", type=int, default=size or d.size, metavar="PX",
                    help="longer side of the painting in pixels; the photo's aspect ratio is kept "
                    "(default: %(default)s)")
     p.add_argument("--canvas-color", "--canvas-colour", dest="canvas_colour", metavar="COLOR",
@@ -55,15 +69,16 @@ def add_paint_arguments(p: argparse.ArgumentParser) -> None:
                    "(default: %(default)s)")
     p.add_argument("--device", default=d.device,
                    help="auto, cpu, cuda or cuda:N; auto uses CUDA when available (default: %(default)s)")
-    p.add_argument("--out", type=Path, default=Path("output"), metavar="DIR",
-                   help="directory for the outputs, created if needed (default: %(default)s)")
     add_brush_argument(p)
-    p.add_argument("--no-animation", action="store_true",
-                   help="do not write the stroke-by-stroke <name>_animated.mp4 and .gif")
-    p.add_argument("--svg", action="store_true",
-                   help="also write <name>.svg, the painting as vector strokes (see export-svg)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar (default: show one on stderr)")
+
+
+def add_painterly_arguments(p: argparse.ArgumentParser) -> None:
+    """The painterly controls, shared by ``paint`` and ``paint-video``."""
+    from ..painter.config import LOSSES, PaintConfig
+
+    d = PaintConfig
     g = p.add_argument_group("painterly controls (visible brushwork rather than the closest copy)")
     g.add_argument("--opaque", action="store_true",
                    help="every stroke fully opaque, as the published oil painter draws them")
@@ -79,9 +94,6 @@ def add_paint_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--feature-weight", type=float, default=d.feature_weight, metavar="W",
                    help="weight of the feature distance with --loss feature or pixel+feature "
                    "(default: %(default)s)")
-    from .stylize import add_style_arguments
-
-    add_style_arguments(p, steps_flag="--style-steps")
 
 
 def paint_config_from_args(args: argparse.Namespace):

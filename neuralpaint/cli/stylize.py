@@ -14,7 +14,7 @@ def add_style_arguments(p: argparse.ArgumentParser, *, steps_flag: str = "--step
     """The stylising options, shared by ``stylize`` and ``paint --style`` (where the number of
     steps is ``--style-steps``)."""
     from ..resources import shipped_style_names
-    from ..style import MODES, StylizeConfig, backbone_names
+    from ..style import MODES, StylizeConfig
 
     d = StylizeConfig
     g = p.add_argument_group("style (stylize, paint --style)")
@@ -31,7 +31,15 @@ def add_style_arguments(p: argparse.ArgumentParser, *, steps_flag: str = "--step
                    help="weight of the content loss, keeping the photo recognisable (default: %(default)s)")
     g.add_argument(steps_flag, dest="style_steps", type=int, default=d.steps, metavar="N",
                    help="optimiser steps of the colour / texture modes (default: %(default)s)")
-    g.add_argument("--backbone", default=d.backbone, metavar="NAME",
+    add_backbone_arguments(g)
+
+
+def add_backbone_arguments(g) -> None:
+    """``--backbone`` and ``--vgg-weights``: the feature network of the style losses and of
+    ``--loss feature``."""
+    from ..style import StylizeConfig, backbone_names
+
+    g.add_argument("--backbone", default=StylizeConfig.backbone, metavar="NAME",
                    help=f"network for the style losses: auto, {', '.join(backbone_names())}; auto: vgg19 when "
                    "its torchvision weights are on this machine, else the offline efficientnet_lite0 "
                    "(default: %(default)s)")

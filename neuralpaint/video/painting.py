@@ -1,0 +1,137 @@
+"""Painting a video: strokes carried from frame to frame along the optical flow, then refined.
+
+    import neuralpaint
+    from neuralpaint.video import open_frames, paint_video
+
+    clip = open_frames("clip.mp4")
+    for frame in paint_video(clip.frames(), neuralpaint.PaintConfig(size=256, max_strokes=300)):
+        frame.strokes  # a Strokes: neuralpaint.render_strokes, save_strokes... work on it
+
+Frame 0 is painted as ``paint`` paints a photo. Each next frame starts from the strokes of the
+frame before, every point of every stroke moved by the flow where it is (``flow.carry_strokes``),
+and refines all of them against the new frame for ``VideoConfig.frame_steps`` steps at a low
+learning rate (the painter's joint refinement: strokes that no longer show restart where the error
+is largest). The stroke count is fixed, and the strokes keep their order except those that
+restart, so nothing re-layers from frame to frame. A scene cut (the colour histograms of two
+frames differ by more than ``cut_threshold``) starts a fresh painting.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .. import __version__
+from ..canvas.render import render_painting
+from ..device import resolve_device
+from ..errors import NeuralPaintError
+from ..painter import PaintConfig, make_renderer, prepare_photo
+from ..painter.constraints import StrokeConstraints, photo_palette
+from ..painter.progressive import paint_photo
+from ..painter.refine import refine
+from ..strokesfile import Strokes
+from .flow import carry_strokes, cut_distance, optical_flow
+
+
+@dataclass
+class VideoConfig:
+    """How frames after the first are painted (the first as ``PaintConfig`` says)."""
+
+    frame_steps: int = 40  # joint refinement steps on the carried strokes, per frame
+    frame_lr: float = 0.003  # their learning rate (the painting's refinement uses 0.005)
+    frame_respawn_at: tuple[float, ...] = (0.5,)  # fractions of the steps at which hidden strokes restart
+    cut_threshold: float = 0.5  # colour-histogram distance above which a frame starts a new painting
+    carry: bool = True  # move the strokes along the flow (False: refine them where they were)
+
+    def validate(self) -> None:
+        if self.frame_steps < 0:
+            raise NeuralPaintError(f"frame steps must be >= 0, got {self.frame_steps}")
+        if not self.frame_lr > 0:
+            raise NeuralPaintError(f"frame learning rate must be positive, got {self.frame_lr}")
+        if not 0 < self.cut_threshold <= 1:
+            raise NeuralPaintError(f"cut threshold must be in (0, 1], got {self.cut_threshold}")
+
+
+@dataclass
+class VideoFrame:
+    """One painted frame: its number (from 0), its strokes, its picture ``(H, W, 3)`` float32 (the
+    engine's render at the painting's size), whether a new painting started here (first frame or
+    a scene cut) and the seconds it took."""
+
+    index: int
+    strokes: Strokes
+    picture: np.ndarray
+    fresh: bool
+    seconds: float
+
+
+def paint_video(frames: Iterable[np.ndarray], config: PaintConfig | None = None,
+                video: VideoConfig | None = None, *, first_index: int = 0,
+                previous: tuple[np.ndarray, Strokes] | None = None,
+                tick: Callable[[str], None] | None = None) -> Iterator[VideoFrame]:
+    """Paint ``frames`` (``(H, W, 3)`` arrays in [0, 1], all one size) one by one; yields a
+    ``VideoFrame`` as each is done.
+
+    ``first_index`` numbers the first frame; ``previous = (frame, strokes)`` continues a stopped
+    run from the frame before it (the strokes then carry on instead of a fresh painting).
+    ``tick(stage)`` is called as each frame's stages end. Deterministic: frame ``i`` uses the seed
+    ``config.seed + i``.
+    """
+    cfg = config or PaintConfig()
+    video = video or VideoConfig()
+    cfg.validate()
+    video.validate()
+    device = resolve_device(cfg.device)
+    renderer = make_renderer(cfg, device)
+    stroke = renderer.stroke
+    cfg = cfg.resolved(renderer)
+    before = None  # (photo tensor, params tensor) of the frame before
+    constraints = None
+    if previous is not None:
+        frame, strokes = previous
+        if strokes.stroke_type != stroke.name or strokes.stroke_options != stroke.options:
+            raise NeuralPaintError(f"cannot continue {strokes.stroke_type} strokes {strokes.stroke_options} "
+                                   f"with {stroke.name} {stroke.options}")
+        before = (prepare_photo(frame, cfg.size, device), strokes.params_tensor(device))
+    for index, frame in enumerate(frames, start=first_index):
+        start = time.perf_counter()
+        photo = prepare_photo(frame, cfg.size, device)
+        H, W = photo.shape[1:]
+        if min(H, W) < 2:
+            raise NeuralPaintError(f"frames are too thin to paint at size {cfg.size}: {H}x{W}")
+        if before is not None and tuple(before[0].shape) != tuple(photo.shape):
+            raise NeuralPaintError(f"frame {index} is {W}x{H} pixels after resizing, the frame before "
+                                   f"{before[0].shape[2]}x{before[0].shape[1]}: all frames must be the same size")
+        fresh = before is None or cut_distance(before[0], photo) > video.cut_threshold
+        if constraints is None or fresh:
+            palette = photo_palette(photo, cfg.palette, cfg.seed).to(device) if cfg.palette else None
+            constraints = StrokeConstraints(stroke, opaque=cfg.opaque or palette is not None,
+                                            min_size=cfg.min_stroke_size, long_side=max(H, W), palette=palette)
+        if fresh:
+            state = paint_photo(photo, renderer, dataclasses.replace(cfg, seed=cfg.seed + index), progress=False)
+            if state.interrupted:
+                raise KeyboardInterrupt
+            params = state.params
+        else:
+            params = before[1]
+            if video.carry:
+                params = carry_strokes(stroke, params, optical_flow(before[0], photo))
+            if tick is not None:
+                tick("flow")
+            generator = torch.Generator().manual_seed(cfg.seed + index)
+            params = refine(renderer, params, photo, cfg.canvas_colour, video.frame_steps, video.frame_lr,
+                            cfg.refine_size, loss=cfg.refine_loss, respawn_at=video.frame_respawn_at,
+                            respawn_pixels=cfg.respawn_pixels, respawn_size=1.0 / max(cfg.levels()),
+                            opacity=cfg.init_opacity, generator=generator,
+                            constrain=constraints.apply_ if constraints.active else None).detach()
+        picture = render_painting(stroke, params.detach().cpu().numpy(), H, W, cfg.canvas_colour)
+        metadata = {"generator": "neuralpaint paint-video", "neuralpaint_version": __version__, "frame": index,
+                    "fresh": fresh, "config": dataclasses.asdict(cfg), "video": dataclasses.asdict(video)}
+        strokes = Strokes.from_stroke(stroke, params.cpu(), W, H, cfg.canvas_colour, metadata)
+        before = (photo, params)
+        yield VideoFrame(index=index, strokes=strokes, picture=picture.transpose(1, 2, 0), fresh=fresh,
+                         seconds=time.perf_counter() - start)
