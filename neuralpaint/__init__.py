@@ -19,6 +19,7 @@ _LAZY = {
     "render_strokes": ("canvas.render", "render_strokes"),
     "random_painting": ("random_strokes", "random_painting"),
     "stylize": ("style", "stylize"),
+    "paint_video": ("video", "paint_video"),
     "load_strokes": ("strokesfile", "load_strokes"),
     "save_strokes": ("strokesfile", "save_strokes"),
     "Strokes": ("strokesfile", "Strokes"),
@@ -26,7 +27,7 @@ _LAZY = {
 }
 
 __all__ = ["NeuralPaintError", "PaintConfig", "StrokeType", "Strokes", "get_stroke_type", "load_strokes", "paint",
-           "random_painting", "read_image", "render_strokes", "save_strokes", "stylize",
+           "paint_video", "random_painting", "read_image", "render_strokes", "save_strokes", "stylize",
            "render_painting", "stroke_type_names", "__version__"]
 
 
