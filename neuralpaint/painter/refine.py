@@ -62,7 +62,7 @@ def refine(renderer, params: Tensor, photo: Tensor, canvas_colour, steps: int,
            lr: float, resolution: int, tick=None, loss: str = "l2", respawn_at: tuple[float, ...] = (),
            respawn_pixels: float = 4.0, respawn_size: float = 0.1, opacity: float = 0.4,
            generator: torch.Generator | None = None, constrain=None, feature=None,
-           feature_weight: float = 1.0, pixel: bool = True) -> Tensor:
+           feature_weight: float = 1.0, pixel: bool = True, optimizer: Adam | None = None) -> Tensor:
     """Optimise all strokes ``params (N, d)`` (canvas-relative, of ``renderer.stroke``) jointly for
     ``steps`` Adam steps against ``photo (3, H, W)``, rendered through ``renderer`` with the longer
     side ``resolution``, under the pixel loss ``loss`` (``l1`` or ``l2``). Returns new params (same
@@ -75,7 +75,9 @@ def refine(renderer, params: Tensor, photo: Tensor, canvas_colour, steps: int,
 
     ``constrain(params)``: projects the strokes in place after every step (opaque, minimum size,
     palette). ``feature``: a ``FeatureDistance`` added with ``feature_weight``; ``pixel=False``
-    drops the pixel loss (painting against features only)."""
+    drops the pixel loss (painting against features only). ``optimizer``: an ``Adam`` whose
+    moments carry on from an earlier call (a video's frame after frame; ``lr`` is then its own);
+    a fresh one by default."""
     if steps <= 0 or params.shape[0] == 0:
         return params
     _, H, W = photo.shape
@@ -87,7 +89,11 @@ def refine(renderer, params: Tensor, photo: Tensor, canvas_colour, steps: int,
     pixel_loss = PIXEL_LOSSES[loss]
     respawn = {round(f * steps) for f in respawn_at} - {0} if generator is not None else set()
     params = params.clone().requires_grad_(True)
-    opt = Adam([params], lr=lr)
+    if optimizer is None:
+        opt = Adam([params], lr=lr)
+    else:  # the same strokes, in the same order: every row keeps its moments
+        opt = optimizer
+        opt.replace(params, torch.ones(params.shape[0], dtype=torch.bool, device=params.device))
     for i in range(steps):
         painted = render_over(renderer, params, background)
         if i in respawn:
