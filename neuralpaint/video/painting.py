@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from torch import Tensor
 
 from .. import __version__
 from ..canvas.render import render_painting
@@ -32,7 +34,10 @@ from ..errors import NeuralPaintError
 from ..painter import PaintConfig, make_renderer, prepare_photo
 from ..painter.constraints import StrokeConstraints, photo_palette
 from ..painter.progressive import paint_photo
-from ..painter.refine import refine
+from ..optim import Adam
+from ..painter.losses import PIXEL_LOSSES
+from ..painter.refine import render_over, respawn_on_top, visible_areas
+from ..canvas.compositing import blank_canvas
 from ..strokesfile import Strokes
 from .flow import carry_strokes, cut_distance, optical_flow
 
@@ -47,12 +52,16 @@ class VideoConfig:
     cut_threshold: float = 0.25  # colour-histogram distance above which a frame starts a new painting
     # (consecutive frames of the bundled clip: at most 0.014; different photos: 0.31-0.68)
     carry: bool = True  # move the strokes along the flow (False: refine them where they were)
+    frame_size: int | None = None  # long side of the canvas while refining (None: PaintConfig.refine_size)
+    moments: str = "none"  # Adam moments carried from frame to frame: none | second | both
 
     def validate(self) -> None:
         if self.frame_steps < 0:
             raise NeuralPaintError(f"frame steps must be >= 0, got {self.frame_steps}")
         if not self.frame_lr > 0:
             raise NeuralPaintError(f"frame learning rate must be positive, got {self.frame_lr}")
+        if self.moments not in ("none", "second", "both"):
+            raise NeuralPaintError(f"moments must be none, second or both, got {self.moments!r}")
         if not 0 < self.cut_threshold <= 1:
             raise NeuralPaintError(f"cut threshold must be in (0, 1], got {self.cut_threshold}")
 
@@ -91,6 +100,7 @@ def paint_video(frames: Iterable[np.ndarray], config: PaintConfig | None = None,
     stroke = renderer.stroke
     cfg = cfg.resolved(renderer)
     before = None  # (photo tensor, params tensor) of the frame before
+    moments = None  # the optimiser's moments at the end of the frame before (VideoConfig.moments)
     constraints = None
     if previous is not None:
         frame, strokes = previous
@@ -113,6 +123,7 @@ def paint_video(frames: Iterable[np.ndarray], config: PaintConfig | None = None,
             constraints = StrokeConstraints(stroke, opaque=cfg.opaque or palette is not None,
                                             min_size=cfg.min_stroke_size, long_side=max(H, W), palette=palette)
         if fresh:
+            moments = None
             state = paint_photo(photo, renderer, dataclasses.replace(cfg, seed=cfg.seed + index), progress=False)
             if state.interrupted:
                 raise KeyboardInterrupt
@@ -124,11 +135,8 @@ def paint_video(frames: Iterable[np.ndarray], config: PaintConfig | None = None,
             if tick is not None:
                 tick("flow")
             generator = torch.Generator().manual_seed(cfg.seed + index)
-            params = refine(renderer, params, photo, cfg.canvas_colour, video.frame_steps, video.frame_lr,
-                            cfg.refine_size, loss=cfg.refine_loss, respawn_at=video.frame_respawn_at,
-                            respawn_pixels=cfg.respawn_pixels, respawn_size=1.0 / max(cfg.levels()),
-                            opacity=cfg.init_opacity, generator=generator,
-                            constrain=constraints.apply_ if constraints.active else None).detach()
+            params, moments = refine_frame(renderer, params, photo, cfg, video, moments, generator,
+                                           constraints.apply_ if constraints.active else None)
         picture = render_painting(stroke, params.detach().cpu().numpy(), H, W, cfg.canvas_colour)
         metadata = {"generator": "neuralpaint paint-video", "neuralpaint_version": __version__, "frame": index,
                     "fresh": fresh, "config": dataclasses.asdict(cfg), "video": dataclasses.asdict(video)}
@@ -136,3 +144,50 @@ def paint_video(frames: Iterable[np.ndarray], config: PaintConfig | None = None,
         before = (photo, params)
         yield VideoFrame(index=index, strokes=strokes, picture=picture.transpose(1, 2, 0), fresh=fresh,
                          seconds=time.perf_counter() - start)
+
+
+def refine_frame(renderer, params: Tensor, photo: Tensor, cfg: PaintConfig, video: VideoConfig, moments,
+                 generator: torch.Generator, constrain=None) -> tuple[Tensor, tuple | None]:
+    """The carried strokes ``params (N, d)`` refined against ``photo (3, H, W)``: the painter's
+    joint refinement (``painter.refine.refine``) for ``video.frame_steps`` steps at
+    ``video.frame_lr``, rendered with the longer side ``cfg.refine_size``; strokes hidden at the
+    fractions ``video.frame_respawn_at`` restart on top. ``moments``: the Adam moments of the frame
+    before (``(exp_avg, exp_avg_sq, steps)``, rows in the order of ``params``) or None. Returns the
+    params and the moments to hand to the next frame (``video.moments`` says which carry over)."""
+    steps = video.frame_steps
+    if steps <= 0 or params.shape[0] == 0:
+        return params, moments
+    _, H, W = photo.shape
+    scale = min(1.0, (video.frame_size or cfg.refine_size) / max(H, W))
+    h, w = max(1, round(H * scale)), max(1, round(W * scale))
+    target = F.interpolate(photo[None], size=(h, w), mode="area")[0] if (h, w) != (H, W) else photo
+    background = blank_canvas(h, w, cfg.canvas_colour, photo.device, photo.dtype)
+    ones = torch.ones(1, 1, h, w, device=photo.device, dtype=photo.dtype)
+    pixel_loss = PIXEL_LOSSES[cfg.refine_loss]
+    respawn = {round(f * steps) for f in video.frame_respawn_at} - {0}
+    params = params.clone().requires_grad_(True)
+    opt = Adam([params], lr=video.frame_lr)
+    if moments is not None and video.moments != "none":
+        m, v, n = moments
+        opt.exp_avg_sq[0] = v.clone()
+        opt.steps = n
+        if video.moments == "both":
+            opt.exp_avg[0] = m.clone()
+    for i in range(steps):
+        painted = render_over(renderer, params, background)
+        if i in respawn:
+            lost = visible_areas(renderer, params.detach(), h, w) < cfg.respawn_pixels
+            if lost.any():
+                params = respawn_on_top(renderer.stroke, params.detach(), lost, painted.detach(), target,
+                                        1.0 / max(cfg.levels()), cfg.init_opacity, generator).requires_grad_(True)
+                opt.replace(params, ~lost)
+                painted = render_over(renderer, params, background)
+        value = pixel_loss(painted[None], target[None], ones)
+        opt.zero_grad()
+        value.backward()
+        opt.step()
+        with torch.no_grad():
+            params.clamp_(0.0, 1.0)
+            if constrain is not None:
+                constrain(params)
+    return params.detach(), (opt.exp_avg[0], opt.exp_avg_sq[0], opt.steps)

@@ -1,0 +1,312 @@
+"""Benchmark: ``neuralpaint paint-video`` against painting every frame with ``paint`` (issue 22).
+
+    python scripts/bench_video.py [--clips bunny pan] [--frames N] [--independent-frames N]
+        [--quick] [--work DIR] [--json bench_results/video.json]
+
+Clips: ``bunny`` -- the bundled Big Buck Bunny cut (test_images/bigbuckbunny_320x180.mp4, 132
+frames, slow motion; (c) Blender Foundation, CC-BY 3.0); ``pan`` -- a synthetic fast pan and zoom
+over test_images/coffee.png made here (320x180 frames, tens of pixels per frame).
+
+Whole commands run as fresh processes under ``/usr/bin/time`` (wall s, peak RSS):
+``neuralpaint paint-video --video CLIP --size 256 --max-strokes 300 --out DIR --save-frames -q``
+once, and ``neuralpaint paint --img FRAME.png --size 256 --max-strokes 300 --no-animation -q
+--out DIR`` for each of the first ``--independent-frames`` frames (PNG files extracted first).
+The figures come from the PNGs the commands wrote, against the input frames resized as the
+painter resizes them (``neuralpaint.photo.prepare_photo``):
+
+* warping error (``neuralpaint.video.flow.warping_error``, Lai et al.): painted frame t against
+  painted frame t-1 warped by the input's flow, occluded pixels masked; the input's own is the floor.
+  Compared over the frames both paintings cover (1 .. independent-frames - 1);
+* PSNR of each painted frame against its input frame; drift: mean PSNR of the last 20 frames
+  minus the first 20;
+* time per frame: paint-video's wall time / its frames, against one ``paint`` command's wall time.
+
+Prints a markdown table and writes the JSON (command line, date, settings, every figure).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+BUNNY = REPO / "test_images" / "bigbuckbunny_320x180.mp4"
+COFFEE = REPO / "test_images" / "coffee.png"
+SIZE, STROKES = 256, 300
+DRIFT_WINDOW = 20
+
+
+def neuralpaint() -> tuple[list[str], dict]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return [sys.executable, "-m", "neuralpaint"], env
+
+
+def timed(cmd: list[str], cwd: pathlib.Path) -> dict:
+    """Run ``cmd`` (a neuralpaint subcommand) under /usr/bin/time: wall s, peak RSS MB."""
+    base, env = neuralpaint()
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as t:
+        result = subprocess.run(["/usr/bin/time", "-o", t.name, "-f", "%e %M", *base, *cmd], env=env,
+                                capture_output=True, text=True, cwd=cwd)
+        if result.returncode != 0:
+            raise RuntimeError(f"{shlex.join(cmd)} failed:\n{result.stderr[-2000:]}")
+        wall, rss_kb = t.read().split()[-2:]
+    return {"wall_s": float(wall), "peak_rss_mb": round(int(rss_kb) / 1024)}
+
+
+# ---- clips ---------------------------------------------------------------------------------------
+
+def bunny_frames(folder: pathlib.Path, count: int | None) -> int:
+    """The bundled clip's first ``count`` frames (all: None) as 000000.png ...; returns how many."""
+    import imageio.v3 as iio
+
+    folder.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for i, frame in enumerate(iio.imiter(BUNNY)):
+        if count is not None and i >= count:
+            break
+        iio.imwrite(folder / f"{i:06d}.png", frame[..., :3])
+        n += 1
+    return n
+
+
+def pan_window(k: int, count: int) -> tuple[float, float, float]:
+    """Centre x, centre y and width (source pixels of the 600x400 photo) of frame ``k``: a sideways
+    sweep (120 px each way, a period of 24 frames: up to 31 source px a frame) while the view
+    zooms from 380 to 260 px wide and back."""
+    t = k / max(count - 1, 1)
+    cx = 300.0 + 120.0 * np.sin(2 * np.pi * k / 24.0)
+    cy = 200.0 + 30.0 * np.sin(2 * np.pi * k / 40.0)
+    width = 380.0 - 120.0 * np.sin(np.pi * t)
+    return cx, cy, width
+
+
+def pan_frames(folder: pathlib.Path, count: int, out_w: int = 320, out_h: int = 180) -> int:
+    """A fast pan and zoom over test_images/coffee.png: ``count`` frames of ``out_w x out_h``."""
+    import cv2
+    import imageio.v3 as iio
+
+    folder.mkdir(parents=True, exist_ok=True)
+    photo = iio.imread(COFFEE)[..., :3].astype(np.float32)
+    for k in range(count):
+        cx, cy, width = pan_window(k, count)
+        s = out_w / width  # output pixels per source pixel
+        m = np.array([[s, 0, out_w / 2 - s * cx], [0, s, out_h / 2 - s * cy]], np.float32)
+        frame = cv2.warpAffine(photo, m, (out_w, out_h), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REFLECT)
+        iio.imwrite(folder / f"{k:06d}.png", np.clip(np.rint(frame), 0, 255).astype(np.uint8))
+    return count
+
+
+# ---- figures -------------------------------------------------------------------------------------
+
+def read_rgb(path: pathlib.Path) -> np.ndarray:
+    from neuralpaint.imagefiles.io import read_image
+
+    return np.asarray(read_image(path), np.float32)
+
+
+def prepared(frame: np.ndarray) -> np.ndarray:
+    """An input frame resized as the painter resizes it: ``(h, w, 3)`` float32."""
+    import torch
+
+    from neuralpaint.photo import prepare_photo
+
+    return prepare_photo(frame, SIZE, torch.device("cpu")).permute(1, 2, 0).numpy().astype(np.float32)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(1.0 / max(float(np.mean((a - b) ** 2)), 1e-12)))
+
+
+def warping_errors(painted: list[np.ndarray], inputs: list[np.ndarray]) -> list[float]:
+    """Warping error at t = 1 .. len-1 of ``painted`` against the flow of ``inputs``."""
+    from neuralpaint.video.flow import warping_error
+
+    return [warping_error(painted[t], painted[t - 1], inputs[t], inputs[t - 1]) for t in range(1, len(painted))]
+
+
+def mean_motion(inputs: list[np.ndarray]) -> float:
+    """Mean optical-flow length between consecutive input frames, pixels of the painting."""
+    from neuralpaint.video.flow import optical_flow
+
+    return float(np.mean([np.linalg.norm(optical_flow(inputs[t - 1], inputs[t]), axis=-1).mean()
+                          for t in range(1, len(inputs))]))
+
+
+def clip_figures(inputs: list[np.ndarray], coherent: list[np.ndarray], independent: list[np.ndarray]) -> dict:
+    """Every figure of one clip from its frames (all ``(h, w, 3)`` float32 at the painting size)."""
+    k = len(independent)
+    we_in = warping_errors(inputs, inputs)
+    we_co = warping_errors(coherent, inputs)
+    we_ind = warping_errors(independent, inputs[:k])
+    ps_co = [psnr(p, f) for p, f in zip(coherent, inputs)]
+    ps_ind = [psnr(p, f) for p, f in zip(independent, inputs)]
+    n = len(coherent)
+    w = min(DRIFT_WINDOW, n // 2)
+    out = {
+        "frames": n, "independent_frames": k, "mean_motion_px": mean_motion(inputs),
+        # over the frames both paintings cover
+        "warp_input": float(np.mean(we_in[:k - 1])), "warp_coherent": float(np.mean(we_co[:k - 1])),
+        "warp_independent": float(np.mean(we_ind)),
+        "psnr_coherent": float(np.mean(ps_co[:k])), "psnr_independent": float(np.mean(ps_ind)),
+        # over the whole clip
+        "warp_input_all": float(np.mean(we_in)), "warp_coherent_all": float(np.mean(we_co)),
+        "psnr_coherent_all": float(np.mean(ps_co)),
+        "psnr_first": float(np.mean(ps_co[:w])), "psnr_last": float(np.mean(ps_co[-w:])), "drift_window": w,
+        "per_frame": {"warp_input": we_in, "warp_coherent": we_co, "warp_independent": we_ind,
+                      "psnr_coherent": ps_co, "psnr_independent": ps_ind},
+    }
+    out["warp_ratio_independent"] = out["warp_coherent"] / out["warp_independent"]
+    out["warp_ratio_input"] = out["warp_coherent"] / out["warp_input"]
+    out["warp_ratio_input_all"] = out["warp_coherent_all"] / out["warp_input_all"]
+    out["drift_db"] = out["psnr_last"] - out["psnr_first"]
+    return out
+
+
+# ---- runs ----------------------------------------------------------------------------------------
+
+def run_clip(name: str, work: pathlib.Path, frames: int | None, independent: int, extra: list[str]) -> dict:
+    folder = work / name / "frames"
+    if name == "bunny":
+        n = bunny_frames(folder, frames)
+        video = [str(BUNNY)] + (["--end", str(n)] if frames is not None else [])
+    else:
+        n = pan_frames(folder, frames or 48)
+        video = [str(folder)]
+    files = sorted(folder.glob("*.png"))
+    independent = min(independent, n)
+    out = work / name / "video"
+    vcmd = ["paint-video", "--video", *video, "--size", str(SIZE), "--max-strokes", str(STROKES), "--out", str(out),
+            "--save-frames", "-q", *extra]
+    print(f"  {name}: neuralpaint {shlex.join(vcmd)}", file=sys.stderr, flush=True)
+    vtime = timed(vcmd, work)
+    painted_dir = out / f"{pathlib.Path(video[0]).stem if name == 'bunny' else folder.name}_frames"
+    coherent = [read_rgb(p) for p in sorted(painted_dir.glob("*.png"))]
+    ind_runs, ind_frames = [], []
+    for f in files[:independent]:
+        icmd = ["paint", "--img", str(f), "--size", str(SIZE), "--max-strokes", str(STROKES), "--no-animation", "-q",
+                "--out", str(work / name / "independent")]
+        ind_runs.append(timed(icmd, work))
+        ind_frames.append(read_rgb(work / name / "independent" / f"{f.stem}_final.png"))
+    print(f"  {name}: {independent} x neuralpaint {shlex.join(icmd)}", file=sys.stderr, flush=True)
+    inputs = [prepared(read_rgb(f)) for f in files]
+    if len(coherent) != n or coherent[0].shape != inputs[0].shape:
+        raise RuntimeError(f"{name}: {len(coherent)} painted frames of {coherent[0].shape}, "
+                           f"expected {n} of {inputs[0].shape}")
+    figures = clip_figures(inputs, coherent, ind_frames)
+    ind_wall = float(np.mean([r["wall_s"] for r in ind_runs]))
+    figures.update({
+        "video_command": "neuralpaint " + shlex.join(vcmd), "independent_command": "neuralpaint " + shlex.join(icmd),
+        "video_wall_s": vtime["wall_s"], "video_peak_rss_mb": vtime["peak_rss_mb"],
+        "video_s_per_frame": vtime["wall_s"] / n, "independent_wall_s": ind_wall,
+        "independent_peak_rss_mb": max(r["peak_rss_mb"] for r in ind_runs), "independent_runs": ind_runs,
+    })
+    figures["time_ratio"] = figures["video_s_per_frame"] / ind_wall
+    return figures
+
+
+def figures(work: pathlib.Path, strip_frames: list[int], gif_frames: int, strip: pathlib.Path,
+            gif: pathlib.Path) -> None:
+    """From a bunny run kept in ``work``: ``strip`` (JPEG; rows input, independent, coherent;
+    a column per frame of ``strip_frames``) and ``gif`` (the first ``gif_frames`` frames, the three
+    side by side at half size)."""
+    import cv2
+    import imageio.v2 as imageio
+
+    files = sorted((work / "bunny" / "frames").glob("*.png"))
+    coherent = sorted((work / "bunny" / "video" / f"{BUNNY.stem}_frames").glob("*.png"))
+
+    def row_of(i: int) -> list[np.ndarray]:
+        return [prepared(read_rgb(files[i])), read_rgb(work / "bunny" / "independent" / f"{files[i].stem}_final.png"),
+                read_rgb(coherent[i])]
+
+    gap = 4
+    columns = []
+    for i in strip_frames:
+        tiles = row_of(i)
+        h, w = tiles[0].shape[:2]
+        columns.append(np.concatenate([tiles[0], np.ones((gap, w, 3), np.float32), tiles[1],
+                                       np.ones((gap, w, 3), np.float32), tiles[2]], 0))
+    sep = np.ones((columns[0].shape[0], gap, 3), np.float32)
+    picture = np.concatenate(sum(([c, sep] for c in columns), [])[:-1], 1)
+    imageio.imwrite(strip, np.clip(np.rint(picture * 255), 0, 255).astype(np.uint8), quality=85)
+    pictures = []
+    for i in range(gif_frames):
+        tiles = [cv2.resize(t, (t.shape[1] // 2, t.shape[0] // 2), interpolation=cv2.INTER_AREA) for t in row_of(i)]
+        h = tiles[0].shape[0]
+        line = np.ones((h, 2, 3), np.float32)
+        pictures.append(np.clip(np.rint(np.concatenate([tiles[0], line, tiles[1], line, tiles[2]], 1) * 255), 0,
+                                255).astype(np.uint8))
+    imageio.mimsave(gif, pictures, duration=0.08, loop=0)
+    print(f"wrote {strip} ({strip.stat().st_size // 1024} KB), {gif} ({gif.stat().st_size // 1024} KB)")
+
+
+def table(results: dict) -> str:
+    rows = ["| clip | frames (independent) | motion px/frame | warping error: input / independent / coherent "
+            "| coherent ÷ independent | coherent ÷ input | PSNR dB: independent / coherent | drift dB (last 20 − first 20) "
+            "| s per frame: paint / paint-video | ratio | peak RSS MB |",
+            "|---|---|---:|---|---:|---:|---|---:|---|---:|---:|"]
+    for name, r in results.items():
+        rows.append(
+            f"| {name} | {r['frames']} ({r['independent_frames']}) | {r['mean_motion_px']:.1f} | "
+            f"{r['warp_input']:.5f} / {r['warp_independent']:.5f} / {r['warp_coherent']:.5f} | "
+            f"{r['warp_ratio_independent']:.2f} | {r['warp_ratio_input']:.2f} | "
+            f"{r['psnr_independent']:.2f} / {r['psnr_coherent']:.2f} | {r['drift_db']:+.2f} | "
+            f"{r['independent_wall_s']:.2f} / {r['video_s_per_frame']:.2f} | {r['time_ratio']:.2f} | "
+            f"{r['independent_peak_rss_mb']} / {r['video_peak_rss_mb']} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clips", nargs="+", default=["bunny", "pan"], choices=["bunny", "pan"])
+    ap.add_argument("--frames", type=int, default=None,
+                    help="frames of each clip (default: bunny all 132, pan 48)")
+    ap.add_argument("--independent-frames", type=int, default=24,
+                    help="frames painted independently with paint, from the first (default: %(default)s)")
+    ap.add_argument("--quick", action="store_true", help="24 frames, 6 of them independently")
+    ap.add_argument("--video-args", default="", help="extra paint-video arguments (quoted)")
+    ap.add_argument("--work", default=None, help="directory for frames and outputs (default: a temporary one)")
+    ap.add_argument("--json", default="bench_results/video.json")
+    ap.add_argument("--figures", action="store_true",
+                    help="only make docs/video_strip.jpg and docs/video.gif from a finished run in --work")
+    args = ap.parse_args()
+    if args.figures:
+        docs = REPO / "docs"
+        figures(pathlib.Path(args.work), [0, 8, 16, 23], min(24, args.independent_frames), docs / "video_strip.jpg",
+                docs / "video.gif")
+        return
+    if args.quick:
+        args.frames, args.independent_frames = args.frames or 24, min(args.independent_frames, 6)
+
+    work = pathlib.Path(args.work or tempfile.mkdtemp(prefix="bench_video_"))
+    work.mkdir(parents=True, exist_ok=True)
+    base, env = neuralpaint()
+    subprocess.run([base[0], "-m", "neuralpaint.kernels"], env=env, cwd=work, check=True, capture_output=True)
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    load_start = os.getloadavg()
+    results = {name: run_clip(name, work, args.frames, args.independent_frames, shlex.split(args.video_args))
+               for name in args.clips}
+    print(table(results))
+    if args.json:
+        path = pathlib.Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({
+            "command": shlex.join(["python", *sys.argv]), "started": started, "cpus": os.cpu_count(),
+            "load_average_at_start": load_start, "load_average_at_end": os.getloadavg(),
+            "settings": {"size": SIZE, "max_strokes": STROKES, "stroke": "oilpaintbrush", "work": str(work)},
+            "results": results}, indent=2))
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
