@@ -57,6 +57,20 @@ def carry_strokes(stroke, params, flow: np.ndarray):
     return values.astype(np.asarray(params).dtype, copy=False)
 
 
+def left_frame(stroke, params, flow: np.ndarray) -> np.ndarray:
+    """``(N,)`` bool: strokes ``params (N, d)`` of ``stroke`` (canvas fractions) that ``flow`` moves
+    wholly out of the canvas (every point, ``stroke.x_indices`` / ``y_indices`` pairs, beyond an
+    edge), which ``carry_strokes`` would leave clipped to the edge."""
+    H, W = flow.shape[:2]
+    values = to_numpy(params, np.float64)
+    out = np.ones(values.shape[0], bool)
+    for xi, yi in zip(stroke.x_indices, stroke.y_indices):
+        d = sample(flow, values[:, xi] * W, values[:, yi] * H)
+        x, y = values[:, xi] + d[:, 0] / W, values[:, yi] + d[:, 1] / H
+        out &= (x < 0) | (x > 1) | (y < 0) | (y > 1)
+    return out
+
+
 def cut_distance(a, b) -> float:
     """How different two frames' colour histograms are: half the L1 distance between their
     normalised ``CUT_BINS``-bin per-channel histograms, in [0, 1] (0: same colours)."""
