@@ -22,6 +22,8 @@ painter resizes them (``neuralpaint.photo.prepare_photo``):
 * time per frame: paint-video's wall time / its frames, against one ``paint`` command's wall time.
 
 Prints a markdown table and writes the JSON (command line, date, settings, every figure).
+``--figures`` makes docs/video_strip.jpg and docs/video.gif from a run kept with ``--work``;
+``--variants`` measures the quality of ``VideoConfig`` variants in-process (docs/video.md, tuning).
 """
 from __future__ import annotations
 
@@ -250,6 +252,50 @@ def figures(work: pathlib.Path, strip_frames: list[int], gif_frames: int, strip:
     print(f"wrote {strip} ({strip.stat().st_size // 1024} KB), {gif} ({gif.stat().st_size // 1024} KB)")
 
 
+def tune(names: list[str], frames: int, independent_frames: int, variants: list[str], out: pathlib.Path) -> None:
+    """Quality of ``VideoConfig`` variants (``"frame_steps=40,moments='none'"``), painted in this
+    process (``paint_video``, one torch thread) on each clip's first ``frames`` frames, against
+    ``paint_photo`` on the first ``independent_frames`` (what ``paint`` does). Time is not measured."""
+    import dataclasses
+
+    import torch
+
+    from neuralpaint.canvas.render import render_painting
+    from neuralpaint.painter import PaintConfig, make_renderer, prepare_photo
+    from neuralpaint.painter.progressive import paint_photo
+    from neuralpaint.video import VideoConfig, paint_video
+
+    torch.set_num_threads(1)
+    cfg = PaintConfig(size=SIZE, max_strokes=STROKES, device="cpu")
+    renderer = make_renderer(cfg, torch.device("cpu"))
+    rows = []
+    for name in names:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = pathlib.Path(tmp)
+            bunny_frames(folder, frames) if name == "bunny" else pan_frames(folder, frames)
+            clip = [read_rgb(f) for f in sorted(folder.glob("*.png"))]
+        inputs = [prepared(f) for f in clip]
+        independent = []
+        for f in clip[:independent_frames]:
+            photo = prepare_photo(f, SIZE, torch.device("cpu"))
+            state = paint_photo(photo, renderer, cfg.resolved(renderer), progress=False)
+            independent.append(render_painting(renderer.stroke, state.params.detach().numpy(), *photo.shape[1:],
+                                               cfg.canvas_colour).transpose(1, 2, 0))
+        for spec in variants:
+            video = VideoConfig(**eval(f"dict({spec})"))  # a benchmark's own command line
+            painted = [r.picture for r in paint_video(clip, dataclasses.replace(cfg), video)]
+            fig = clip_figures(inputs, painted, independent)
+            fig.pop("per_frame")
+            rows.append({"clip": name, "variant": spec or "defaults", "video_config": dataclasses.asdict(video), **fig})
+            print(f"| {name} | {spec or 'defaults'} | {fig['warp_ratio_independent']:.2f} | {fig['warp_ratio_input']:.2f} "
+                  f"| {fig['warp_ratio_input_all']:.2f} | {fig['psnr_independent']:.2f} / {fig['psnr_coherent']:.2f} "
+                  f"| {fig['psnr_coherent_all']:.2f} | {fig['drift_db']:+.2f} |", flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"command": shlex.join(["python", *sys.argv]), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                               "frames": frames, "independent_frames": independent_frames, "rows": rows}, indent=2))
+    print(f"wrote {out}")
+
+
 def table(results: dict) -> str:
     rows = ["| clip | frames (independent) | motion px/frame | warping error: input / independent / coherent "
             "| coherent ÷ independent | coherent ÷ input | PSNR dB: independent / coherent | drift dB (last 20 − first 20) "
@@ -279,7 +325,18 @@ def main() -> None:
     ap.add_argument("--json", default="bench_results/video.json")
     ap.add_argument("--figures", action="store_true",
                     help="only make docs/video_strip.jpg and docs/video.gif from a finished run in --work")
+    ap.add_argument("--variants", nargs="+", default=None, metavar="SPEC",
+                    help="instead: quality of VideoConfig variants in this process, e.g. \"frame_steps=40,"
+                    "moments='none'\" ('' = the defaults); --frames (default 30) and --independent-frames "
+                    "(default 8) of each clip; writes bench_results/video_tuning.json")
     args = ap.parse_args()
+    if args.variants is not None:
+        print("| clip | VideoConfig | warp ÷ independent | warp ÷ input | warp ÷ input (whole) | PSNR dB: independent / "
+              "coherent | PSNR (whole) | drift dB |\n|---|---|---:|---:|---:|---|---:|---:|")
+        tune(args.clips, args.frames or 30, 8 if args.independent_frames == 24 else args.independent_frames,
+             args.variants, pathlib.Path("bench_results/video_tuning.json" if args.json == "bench_results/video.json"
+                                         else args.json))
+        return
     if args.figures:
         docs = REPO / "docs"
         figures(pathlib.Path(args.work), [0, 8, 16, 23], min(24, args.independent_frames), docs / "video_strip.jpg",
