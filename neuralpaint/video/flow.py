@@ -13,6 +13,7 @@ import numpy as np
 from ..arrays import is_tensor, to_numpy
 
 CUT_BINS = 16  # histogram bins per channel for the scene-cut test
+GONE_PIXELS = 1.0  # left_frame: how far beyond an edge a stroke's points must be carried
 
 
 def _gray8(frame) -> np.ndarray:
@@ -59,15 +60,17 @@ def carry_strokes(stroke, params, flow: np.ndarray):
 
 def left_frame(stroke, params, flow: np.ndarray) -> np.ndarray:
     """``(N,)`` bool: strokes ``params (N, d)`` of ``stroke`` (canvas fractions) that ``flow`` moves
-    wholly out of the canvas (every point, ``stroke.x_indices`` / ``y_indices`` pairs, beyond an
-    edge), which ``carry_strokes`` would leave clipped to the edge."""
+    out of the canvas: every point (``stroke.x_indices`` / ``y_indices`` pairs) more than
+    ``GONE_PIXELS`` beyond an edge, where ``carry_strokes`` would leave it clipped to the edge.
+    (The margin spares strokes the painter left on an edge that the flow nudges outwards.)"""
     H, W = flow.shape[:2]
     values = to_numpy(params, np.float64)
     out = np.ones(values.shape[0], bool)
     for xi, yi in zip(stroke.x_indices, stroke.y_indices):
         d = sample(flow, values[:, xi] * W, values[:, yi] * H)
-        x, y = values[:, xi] + d[:, 0] / W, values[:, yi] + d[:, 1] / H
-        out &= (x < 0) | (x > 1) | (y < 0) | (y > 1)
+        x, y = values[:, xi] * W + d[:, 0], values[:, yi] * H + d[:, 1]
+        m = GONE_PIXELS
+        out &= (x < -m) | (x > W + m) | (y < -m) | (y > H + m)
     return out
 
 
