@@ -198,3 +198,27 @@ def test_open_frames_chooses_frames_by_number_time_and_rate(tmp_path):
     assert len(frames) == 2 and frames[0].shape == (40, 64, 3) and frames[0].dtype == np.float32
     with pytest.raises(NeuralPaintError, match="negative"):
         open_frames(video, start="-1")
+
+
+def test_style_restyles_every_frame_and_the_clip_shows_it(tmp_path, capsys):
+    import imageio.v3 as iio
+
+    video = clip_file(tmp_path, pan(3, 2))
+    out = tmp_path / "out"
+    status, stdout, err = run_cli(capsys, *video_args(video, out, "--style", "starry_night", "--mode", "palette",
+                                                     "--save-frames"))
+    assert status == 0, err
+    for k in range(3):
+        plain = load_strokes(out / "clip_strokes" / f"{k:06d}.npz")
+        styled = load_strokes(out / "clip_stylized_strokes" / f"{k:06d}.npz")
+        assert styled.n == plain.n and styled.metadata["stylize"]["style"].endswith("starry_night.jpg")
+        assert not np.array_equal(styled.params, plain.params)
+        shown = read_image(out / "clip_frames" / f"{k:06d}.png")
+        from neuralpaint.canvas.render import render_painting
+
+        expected = render_painting(styled.stroke(), styled.params, styled.height, styled.width,
+                                   styled.canvas_colour).transpose(1, 2, 0)
+        assert np.abs(shown - expected).max() <= 1 / 255 + 1e-6  # the frame is the restyled painting
+    assert iio.imread(out / "clip_painted.mp4", index=None).shape[0] == 3
+    status, _, err = run_cli(capsys, *video_args(video, out, "--style", "no_such_style"))
+    assert_user_error(status, err, "no_such_style")

@@ -44,9 +44,9 @@ def add_paint_video_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--resume", action="store_true",
                    help="continue a stopped run: frames whose strokes files are in --out are kept")
     add_painterly_arguments(p)
-    from .stylize import add_backbone_arguments
+    from .stylize import add_style_arguments
 
-    add_backbone_arguments(p.add_argument_group("feature loss (--loss feature)"))
+    add_style_arguments(p, steps_flag="--style-steps")
 
 
 def _finished_frames(folder: Path, config: dict) -> int:
@@ -84,14 +84,23 @@ def run_paint_video(args: argparse.Namespace) -> int:
     video.validate()
     clip = open_frames(args.video, args.start, args.end, args.fps)
     check_output_dir(args.out)
+    style_cfg = None
+    if args.style is not None:  # checked before painting
+        from ..style import stylize_run
+        from ..style.stylize import read_style_image
+        from .stylize import stylize_config_from_args
+
+        read_style_image(args.style)
+        style_cfg = stylize_config_from_args(args, cfg.device)
     name = args.video.stem if args.video.is_file() else args.video.name
+    styled_dir = args.out / f"{name}_stylized_strokes"
     strokes_dir, frames_dir = args.out / f"{name}_strokes", args.out / f"{name}_frames"
     mp4 = args.out / f"{name}_painted.mp4"
     resolved = dataclasses.asdict(cfg.resolved(make_renderer(cfg, resolve_device(cfg.device))))
     resolved = json.loads(json.dumps(resolved))  # as a strokes file's metadata reads back
     done = _finished_frames(strokes_dir, resolved) if args.resume else 0
     if not args.resume:  # a new run: no frame of an older one may pass for ours
-        for old in strokes_dir.glob("[0-9][0-9][0-9][0-9][0-9][0-9].npz"):
+        for old in [*strokes_dir.glob("[0-9]" * 6 + ".npz"), *styled_dir.glob("[0-9]" * 6 + ".npz")]:
             old.unlink()
     done = min(done, len(clip))
     command = shlex.join([PROG, *getattr(args, "_argv", sys.argv[1:])])
@@ -123,10 +132,24 @@ def run_paint_video(args: argparse.Namespace) -> int:
             return out[: out.shape[0] // 2 * 2, : out.shape[1] // 2 * 2]  # yuv420p: even sides
 
         try:
+            def styled(strokes, frame, k: int):
+                """The frame's strokes after ``--style`` (kept in ``styled_dir``), or as they are."""
+                if style_cfg is None:
+                    return strokes
+                path = styled_dir / f"{k:06d}.npz"
+                if path.is_file():
+                    return load_strokes(path)
+                result = stylize_run(strokes, args.style, frame, style_cfg).strokes
+                save_strokes(result, path)
+                return result
+
+            def picture_of(strokes) -> np.ndarray:
+                return render_painting(strokes.stroke(), strokes.params, strokes.height, strokes.width,
+                                       strokes.canvas_colour).transpose(1, 2, 0)
+
             for k, frame in zip(range(done), clip.frames()):  # the frames painted before (--resume)
-                s = load_strokes(strokes_dir / f"{k:06d}.npz")
-                picture = render_painting(s.stroke(), s.params, s.height, s.width, s.canvas_colour)
-                writer.append_data(show(picture.transpose(1, 2, 0), frame))
+                s = styled(load_strokes(strokes_dir / f"{k:06d}.npz"), frame, k)
+                writer.append_data(show(picture_of(s), frame))
             inputs = []
 
             def remember(frames):
@@ -141,9 +164,12 @@ def run_paint_video(args: argparse.Namespace) -> int:
                         **result.strokes.metadata, "source": str(args.video), "source_frame": clip.indices[result.index],
                         "command": command})
                     save_strokes(strokes, strokes_dir / f"{result.index:06d}.npz")
+                    picture = result.picture
+                    if style_cfg is not None:
+                        picture = picture_of(styled(strokes, frame, result.index))
                     if args.save_frames:
-                        write_image(frames_dir / f"{result.index:06d}.png", result.picture)
-                    writer.append_data(show(result.picture, frame))
+                        write_image(frames_dir / f"{result.index:06d}.png", picture)
+                    writer.append_data(show(picture, frame))
                     painted += 1
                     fresh += result.fresh
                     bar.set_postfix(frame_s=f"{result.seconds:.2f}", refresh=False)
@@ -158,6 +184,8 @@ def run_paint_video(args: argparse.Namespace) -> int:
     print(f"painted {total} of {len(clip)} frames of {args.video} ({painted} now, {fresh} fresh paintings) "
           f"in {seconds:.1f} s ({seconds / max(painted, 1):.2f} s per frame)")
     print(f"  wrote {mp4}\n  wrote {strokes_dir}/ ({total} strokes files)")
+    if style_cfg is not None:
+        print(f"  wrote {styled_dir}/ (the frames' strokes after --style)")
     if args.save_frames:
         print(f"  wrote {frames_dir}/")
     if interrupted:
@@ -174,6 +202,7 @@ COMMAND = Command(
     "anew). Writes to --out:\n  <name>_painted.mp4       the painted clip (same frame rate)\n"
     "  <name>_strokes/000000.npz ...  each frame's strokes (render-hires, export-svg work on them)\n"
     "  <name>_frames/000000.png  ...  each painted frame (with --save-frames)\n"
+    "  <name>_stylized_strokes/  ...  each frame's strokes restyled (with --style: the clip shows them)\n"
     "Ctrl-C keeps every finished frame and writes the clip so far (exit status 130); --resume "
     "continues.",
     add_arguments=add_paint_video_arguments,
