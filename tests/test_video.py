@@ -173,7 +173,10 @@ def test_bad_input_is_one_error_line(tmp_path, capsys):
     write_image(mixed / "a.png", np.zeros((20, 30, 3)))
     write_image(mixed / "b.png", np.zeros((22, 30, 3)))
     good = clip_file(tmp_path, pan(3, 1))
+    broken = tmp_path / "broken.mp4"  # the start of a real file: its codec data cut off
+    broken.write_bytes(good.read_bytes()[:300])
     cases = [
+        (broken, (), ["broken.mp4"]),
         (tmp_path / "missing.mp4", (), ["missing.mp4", "no such file"]),
         (text, (), ["notes.mp4", "not a video"]),
         (empty, (), ["no image files"]),
