@@ -13,7 +13,9 @@ process: interpreter start-up, ``import torch``, the work and the outputs. ``pai
 report the PSNR and the stage times they print. With ``--compare DIR`` every command is run
 alternately with the code in ``DIR`` (same Python, ``PYTHONPATH=DIR``, run from ``DIR``) and with
 this checkout, so both see the same machine load; medians over ``--repeat`` runs are reported.
-Results go to ``bench_results/commands.json`` (``--json``) and a markdown table on stdout.
+Results go to ``bench_results/commands.json`` (``--json``) and a markdown table on stdout. A run
+that exits non-zero is reported and left out of the medians (``failed_runs`` in the JSON; a
+command with no good run shows "failed" in the table), and the script then exits non-zero.
 """
 from __future__ import annotations
 
@@ -160,12 +162,13 @@ def main() -> None:
                     print(f"  {item.name} [{label}]: {r['seconds']:.1f} s, {r['rss_mb']:.0f} MB"
                           + (f", PSNR {r['psnr']:.2f}" if "psnr" in r else ""), file=sys.stderr, flush=True)
             for label, _ in codes:
-                got = runs[label]
-                keys = [k for k in got[0] if k != "status"]
+                # a failed run is never a figure: medians over the runs that exited 0
+                got = [r for r in runs[label] if r["status"] == 0]
+                failed = [r["status"] for r in runs[label] if r["status"] != 0]
                 row = {"group": item.group, "name": item.name, "code": label,
                        "command": "neuralpaint " + shlex.join(item.argv), "runs": len(got),
-                       "status": max(r["status"] for r in got)}
-                for k in keys:
+                       "failed_runs": failed}
+                for k in sorted({k for r in got for k in r} - {"status"}):
                     values = [r[k] for r in got if k in r]
                     row[k] = round(statistics.median(values), 2)
                 row["seconds_all"] = [r["seconds"] for r in got]
@@ -178,10 +181,17 @@ def main() -> None:
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in rows:
+        if not r["runs"]:  # every run failed: no figures
+            print("| " + " | ".join([r["name"], r["code"], f"failed (exit {r['failed_runs'][0]})"]
+                                    + [""] * (len(head) - 3)) + " |")
+            continue
         cells = [r["name"], r["code"], f"{r['seconds']:.1f}", f"{r['rss_mb']:.0f}",
                  f"{r['psnr']:.2f}" if "psnr" in r else "", *[f"{r[k]:.1f}" if k in r else "" for k in stage_keys]]
         print("| " + " | ".join(cells) + " |")
     print(f"wrote {args.json}", file=sys.stderr)
+    failures = [f"{r['name']} [{r['code']}]" for r in rows if r["failed_runs"]]
+    if failures:
+        raise SystemExit(f"failed runs (left out of the figures): {', '.join(failures)}")
 
 
 if __name__ == "__main__":
