@@ -1,19 +1,62 @@
 """Atomic file writing: a reader never sees a half-written file, and a failed write leaves none.
 
 The data goes to a hidden temporary file in the destination's directory (so ``os.replace`` is a
-rename within one file system, which is atomic), named ``.<name>.<random>.tmp<suffix>``: it keeps
-the real suffix, so writers that choose the format from the file name (image encoders, video
+rename within one file system, which is atomic), named ``.<name>.<pid>-<random>.tmp<suffix>``: it
+keeps the real suffix, so writers that choose the format from the file name (image encoders, video
 writers) still work. On success the temporary file replaces the destination; on any error it is
-deleted and the destination is left untouched.
+deleted and the destination is left untouched. A process killed outright (SIGKILL, power loss)
+cannot delete its temporary file: the next write to that directory deletes the temporary files of
+ours whose process is gone (``remove_stale_temporaries``).
 """
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
+
+
+_TEMPORARY = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}\.tmp(\.[^.]*)?$")
+
+
+def temporary_path(path: Path) -> Path:
+    """A new hidden temporary path beside ``path`` (``.<name>.<pid>-<random>.tmp<suffix>``),
+    after deleting the stale temporary files of dead processes in that directory."""
+    remove_stale_temporaries(path.parent)
+    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp{path.suffix}")
+
+
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Delete our temporary files in ``directory`` whose writing process no longer runs; returns
+    them. Files of running processes (this one included) are left alone."""
+    removed = []
+    try:
+        names = [entry.name for entry in os.scandir(directory) if entry.name.startswith(".")]
+    except OSError:
+        return removed
+    for name in names:
+        match = _TEMPORARY.match(name)
+        if match is None or _running(int(match.group(1))):
+            continue
+        try:
+            (directory / name).unlink()
+            removed.append(directory / name)
+        except OSError:
+            pass
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process, or not a pid at all
+        return pid > 0
+    return True
 
 
 @contextmanager
@@ -26,7 +69,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp{path.suffix}")
+    tmp = temporary_path(path)
     try:
         yield tmp
         os.replace(tmp, path)

@@ -249,3 +249,31 @@ def test_render_hires_does_not_import_torch(stroke, tmp_path):
     expected = as_uint8(one_shot(strokes, 60, 80))
     assert image.shape == (60, 80, 3)
     assert psnr(image / 255.0, expected / 255.0) > 40
+
+
+def test_a_killed_render_leaves_a_temporary_file_that_the_next_write_removes(tmp_path):
+    """SIGKILL gives a process no chance to clean up: its hidden temporary file stays until the next
+    write to that directory, which deletes the temporary files of processes that no longer run (and
+    leaves those of running ones)."""
+    import os
+    import signal
+    import time
+
+    from neuralpaint.fileutil import temporary_path
+
+    strokes = random_painting("watercolor", 300, 64, 64, seed=5)
+    path = save_strokes(strokes, tmp_path / "p.npz")
+    out = tmp_path / "big.png"
+    proc = subprocess.Popen([sys.executable, "-m", "neuralpaint", "render-hires", str(path), "--scale", "64",
+                             "-q", "-o", str(out)])
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".big.png.*.tmp.png")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    left = list(tmp_path.glob(".big.png.*.tmp.png"))
+    assert len(left) == 1 and not out.exists()  # what SIGKILL leaves behind
+    ours = temporary_path(tmp_path / "other.png")  # a write in progress in this (running) process
+    ours.write_bytes(b"x")
+    write_render(strokes, out, 1, progress=False)  # the next write to the directory
+    assert out.is_file() and not left[0].exists() and ours.exists()

@@ -21,7 +21,6 @@ untouched.
 from __future__ import annotations
 
 import os
-import secrets
 import struct
 import zlib
 from pathlib import Path
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NeuralPaintError
+from ..fileutil import temporary_path
 
 try:  # Intel ISA-L deflate: much faster than zlib, same format
     from isal import isal_zlib as _deflate
@@ -62,7 +62,7 @@ def _temporary(path: Path) -> tuple[Path, object]:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_dir():
             raise IsADirectoryError(21, "Is a directory")
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp{path.suffix}")
+        tmp = temporary_path(path)
         return tmp, open(tmp, "xb")
     except OSError as err:
         raise NeuralPaintError(f"{path}: cannot write: {err.strerror or err}") from None
