@@ -58,12 +58,22 @@ def test_help_does_not_import_torch():
 
 @pytest.mark.slow
 def test_wheel_paints_outside_the_repository(tmp_path):
+    import shutil
+
+    # built from a clean copy of the sources: a build/ or *.egg-info left in the checkout by an
+    # earlier build (or an editable install) must not leak stale modules into the wheel
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        "build", "dist", "*.egg-info", ".venv", ".git", "__pycache__", "output", "runs", ".pytest_cache"))
     dist = tmp_path / "dist"
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                        "--disable-pip-version-check", str(REPO), "-w", str(dist)], capture_output=True, text=True)
+                        "--disable-pip-version-check", str(source), "-w", str(dist)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     (wheel,) = dist.glob("neuralpaint-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
+    modules = {str(p.relative_to(REPO)) for p in (REPO / "neuralpaint").rglob("*.py")}
+    assert modules <= set(names), sorted(modules - set(names))  # every module, and only built from sources
+    assert not [n for n in names if n.endswith(".py") and n not in modules], "modules that are not in the sources"
     for ckpt in (REPO / "checkpoints").glob("*.pt"):
         assert f"neuralpaint/checkpoints/{ckpt.name}" in names
     assert "neuralpaint/configs/train_renderer.yaml" in names
