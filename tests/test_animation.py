@@ -48,8 +48,7 @@ def test_animation_of_a_random_painting(tmp_path):
     assert np.abs(first - 1.0).max() < 0.02  # the bare white canvas
     assert np.abs(last - final_render(strokes, H, W)).mean() < 0.03  # the finished painting
 
-    if not ffmpeg_available():
-        pytest.skip("ffmpeg is not available to read the MP4 back")
+    assert ffmpeg_available(), "imageio-ffmpeg (a dependency) bundles ffmpeg: the MP4 must be written"
     video = iio.imread(mp4, plugin="pyav") if _has_pyav() else _read_mp4(mp4)
     assert video.shape[1:3] == (H, W)
     assert video.shape[0] == 11 + 20  # 11 frames, then the final one held 1 s at 20 fps
@@ -80,10 +79,10 @@ def test_odd_sizes_few_frames_and_a_small_gif(tmp_path):
     frames = iio.imread(gif, index=None)
     assert frames.shape[1:3] == (15, 20)  # longer side 20, aspect kept
     assert 2 <= frames.shape[0] <= 6
-    if ffmpeg_available():
-        video = _read_mp4(mp4)
-        assert video.shape[1:3] == (32, 42)  # padded to even sides for yuv420p
-        assert video.shape[0] == 6 + 10
+    assert ffmpeg_available()
+    video = _read_mp4(mp4)
+    assert video.shape[1:3] == (32, 42)  # padded to even sides for yuv420p
+    assert video.shape[0] == 6 + 10
 
 
 def test_no_strokes_is_the_blank_canvas(tmp_path):

@@ -156,11 +156,19 @@ def test_unwritable_output_fails_before_rendering(tmp_path, monkeypatch):
         with pytest.raises(NeuralPaintError) as info:
             write_render(strokes, target, 2, progress=False)
         assert "cannot write" in str(info.value) and "\n" not in str(info.value)
-    if hasattr(__import__("os"), "geteuid") and __import__("os").geteuid() != 0:  # root writes anywhere
-        locked = tmp_path / "locked"
-        locked.mkdir(mode=0o500)
-        with pytest.raises(NeuralPaintError):
-            write_render(strokes, locked / "out.png", 2, progress=False)
+    # a directory this user may not write to (root writes anywhere, so the refusal is simulated
+    # where the writer opens its file: CI runs as root)
+    import neuralpaint.imagefiles.streaming as streaming
+
+    def refused(path, mode="r", *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(streaming, "open", refused, raising=False)
+    with pytest.raises(NeuralPaintError) as info:
+        write_render(strokes, tmp_path / "locked" / "out.png", 2, progress=False)
+    message = str(info.value)
+    assert "out.png" in message and "cannot write" in message and "Permission denied" in message
+    assert not list((tmp_path / "locked").iterdir())
 
 
 def test_too_big_for_the_format_fails_before_rendering(tmp_path, monkeypatch):
