@@ -64,15 +64,16 @@ def test_colour_mode_keeps_shapes(painting, tmp_path, capsys):
     assert not np.array_equal(styled.params, before.params)
 
 
-@pytest.mark.parametrize("problem", ["missing", "corrupt", "tiny"])
-def test_bad_style_image_is_one_line(painting, tmp_path, capsys, problem):
+@pytest.mark.parametrize("problem, words", [("missing", ["no such file"]), ("corrupt", ["not an image"]),
+                                            ("tiny", ["1x1"])])
+def test_bad_style_image_is_one_line(painting, tmp_path, capsys, problem, words):
     style = tmp_path / "style.png"
     if problem == "corrupt":
         style.write_bytes(b"not an image at all")
     elif problem == "tiny":
         Image.new("RGB", (1, 1)).save(style)
     status, _, err = run_cli(capsys, "stylize", painting, "--style", style, "--mode", "palette", "--out", tmp_path)
-    assert_user_error(status, err)
+    assert_user_error(status, err, "style.png", *words)
 
 
 def test_missing_vgg_weights_say_how_to_get_them(painting, tmp_path, capsys, monkeypatch):

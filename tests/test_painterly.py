@@ -1,6 +1,8 @@
 """Painterly controls of ``paint``: --opaque, --min-stroke-size, --palette, --loss feature, --style."""
 from __future__ import annotations
 
+import pathlib
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,7 @@ from neuralpaint.strokesfile import load_strokes
 
 TINY = ["--size", "48", "--max-strokes", "10", "--max-divide", "2", "--iters-per-stroke", "6",
         "--refine-steps", "4", "--no-animation", "-q"]
-PHOTO = "test_images/chelsea.png"
+PHOTO = pathlib.Path(__file__).resolve().parents[1] / "test_images" / "chelsea.png"  # from any directory
 
 
 def paint(capsys, tmp_path, *options, stroke="rectangle"):
@@ -52,10 +54,10 @@ def test_paint_with_style_writes_both_paintings(capsys, tmp_path):
 
 def test_bad_style_fails_before_painting(capsys, tmp_path):
     status, out, err = run_cli(capsys, "paint", "--img", PHOTO, *TINY, "--out", tmp_path, "--style", tmp_path / "no.jpg")
-    assert_user_error(status, err)
+    assert_user_error(status, err, "no.jpg", "no such file")
     assert not (tmp_path / "chelsea_strokes.npz").exists()
 
 
 def test_opaque_needs_an_opacity_parameter(capsys, tmp_path):
     status, _, err = run_cli(capsys, "paint", "--img", PHOTO, "--stroke", "mypaint", *TINY, "--out", tmp_path, "--opaque")
-    assert_user_error(status, err)
+    assert_user_error(status, err, "--opaque", "mypaint", "no opacity parameter")
