@@ -280,8 +280,11 @@ def test_colour_mode_lowers_the_style_loss_and_keeps_shapes(small_painting, vgg_
 
 
 def test_texture_mode_moves_shapes_and_stays_valid(small_painting, vgg_file):
-    styled = stylize(small_painting, STYLE, mode="texture", backbone="vgg19", weights=str(vgg_file), steps=4,
-                     work_size=SIZE, shape_lr=0.01)
+    result = stylize_run(small_painting, STYLE, mode="texture", backbone="vgg19", weights=str(vgg_file), steps=4,
+                         work_size=SIZE, shape_lr=0.01)
+    styled = result.strokes
+    texture = [entry["style"] for entry in result.log if entry.get("phase") == "texture"]
+    assert len(texture) >= 2 and texture[-1] < texture[0], result.log  # the Gram distance to the style falls
     stroke = validate(styled)
     assert styled.n == small_painting.n and styled.stroke_type == small_painting.stroke_type
     assert not np.array_equal(styled.params[:, stroke.shape], small_painting.params[:, stroke.shape])
@@ -298,7 +301,16 @@ def test_oil_colour_mode_with_the_offline_backbone(covered_painting):
     result = stylize_run(painting, STYLE, mode="colour", steps=6, work_size=SIZE)
     assert result.backbone in ("efficientnet_lite0", "vgg19")
     assert np.array_equal(result.strokes.params[:, oil.shape], painting.params[:, oil.shape])
-    # the objective falls; its style term alone need not in 6 steps (torch 2.14.1 here: style
-    # 0.3095 -> 0.3115 while the total went 1.305 -> 1.130, the content term 0.92 -> 0.72)
-    assert result.log[-1]["total"] < result.log[0]["total"]
     assert not np.array_equal(result.strokes.params[:, oil.colour], painting.params[:, oil.colour])
+    # The style term under the real backbone. Measured (torch 2.14.1, efficientnet_lite0): the
+    # painting as it was scores 0.563; stylize's palette phase alone takes it to 0.309, and the
+    # colour phase then trades a little of it for the content term (style 0.309 -> 0.311 while
+    # content 0.92 -> 0.72): so the whole run must leave the style well below the painting's own,
+    # and the colour phase alone, without the content term pulling back, must lower it.
+    unstyled = stylize_run(painting, STYLE, mode="colour", steps=1, work_size=SIZE, palette_iterations=0,
+                           palette_steps=0).log[0]["style"]
+    assert result.log[-1]["style"] < 0.7 * unstyled, (unstyled, result.log[-1]["style"])  # 0.311 vs 0.563
+    assert result.log[-1]["total"] < result.log[0]["total"]
+    pure = stylize_run(painting, STYLE, mode="colour", steps=6, work_size=SIZE, content_weight=0.0)
+    styles = [entry["style"] for entry in pure.log]
+    assert styles[-1] < styles[0] - 0.004, styles  # 0.3093 -> 0.3012 measured
