@@ -30,6 +30,10 @@ from helpers import assert_user_error, run_cli as run  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 TYPES = ["rectangle", "markerpen", "watercolor", "oilpaintbrush"]
 PSNR_AT_512 = {"rectangle": 45.0, "markerpen": 40.0, "watercolor": 36.0, "oilpaintbrush": 34.0}
+# the degenerate strokes of ``edge_case_strokes`` at 80x60, measured with librsvg 2.54: rectangle
+# 50.95, markerpen 46.09, watercolor 41.19, oilpaintbrush 41.30 dB; thresholds are those less a
+# 5 dB margin for other librsvg versions' anti-aliasing (as PSNR_AT_512), rounded down
+PSNR_DEGENERATE = {"rectangle": 45.0, "markerpen": 41.0, "watercolor": 36.0, "oilpaintbrush": 36.0}
 SVG = "{http://www.w3.org/2000/svg}"
 RSVG = shutil.which("rsvg-convert")
 needs_rsvg = pytest.mark.skipif(
@@ -181,7 +185,9 @@ def test_raster_fallback_is_near_exact(stroke_type, tmp_path):
 @pytest.mark.parametrize("stroke_type", TYPES)
 def test_degenerate_strokes_render_like_the_engine(stroke_type, tmp_path):
     strokes = edge_case_strokes(stroke_type)
-    assert psnr(rasterise(svg.strokes_to_svg(strokes), tmp_path), engine_render(strokes, 60, 80)) >= 25.0
+    value = psnr(rasterise(svg.strokes_to_svg(strokes), tmp_path), engine_render(strokes, 60, 80))
+    print(f"{stroke_type}: {value:.2f} dB")
+    assert value >= PSNR_DEGENERATE[stroke_type]
 
 
 # ---- stroke lists ----------------------------------------------------------------------------

@@ -55,10 +55,13 @@ def test_banded_render_equals_the_one_shot_render(stroke, size):
     assert [top for top, _ in bands] == list(range(0, height, 16))
     got = np.concatenate([b for _, b in bands], axis=1).transpose(1, 2, 0)
     assert got.shape == (height, width, 3)
-    assert psnr(got, expected) >= 50.0
+    # measured: identical to the one-shot render (max |difference| 0, PSNR at psnr's 200 dB cap) for
+    # every type and size here; asked: 80 dB (RMS error 1e-4), the bound the kernels are held to,
+    # leaving room only for float sums taken in another order on other hardware or thread counts
+    assert psnr(got, expected) >= 80.0
     # the library function at a scale, with the default (single-band) settings too
-    assert psnr(render_strokes(strokes, 1, progress=False, **SMALL), expected) >= 50.0
-    assert psnr(render_strokes(strokes, 1, progress=False), expected) >= 50.0
+    assert psnr(render_strokes(strokes, 1, progress=False, **SMALL), expected) >= 80.0
+    assert psnr(render_strokes(strokes, 1, progress=False), expected) >= 80.0
 
 
 @pytest.mark.parametrize("stroke", ["rectangle", "oilpaintbrush"])

@@ -274,7 +274,9 @@ def test_render_hires_of_a_mypaint_strokes_file(tmp_path, capsys):
     assert big.min() < 0.9  # something painted on the white canvas
     small = render_painting(strokes.stroke(), strokes.params_tensor(), 48, 64)
     down = F.avg_pool2d(torch.from_numpy(big).permute(2, 0, 1)[None].float(), 4)[0]
-    assert psnr(small, down) >= 28.0
+    # measured 40.6 dB (8 strokes, seed 0, libmypaint 1.5); 4.5 dB margin, as in
+    # test_scaling_matches_a_downsampled_render: a render at another size may place a dab differently
+    assert psnr(small, down) >= 36.0
 
 
 def test_painting_through_a_tiny_renderer_then_libmypaint(tmp_path, capsys):
