@@ -1,7 +1,11 @@
 """Stroke engines: shapes, ranges, determinism, gradients, resolution independence, degenerate strokes."""
 from __future__ import annotations
 
+import hashlib
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -212,11 +216,54 @@ def test_degenerate_strokes_are_finite_and_consistent(name):
         torch.testing.assert_close(dab, dab.t(), atol=1e-4, rtol=0)
 
 
+def box_filtered(profile: np.ndarray, k: int, at: np.ndarray) -> np.ndarray:
+    """Mean of ``profile`` over the ``2**k`` texels ``i - 2**k // 2 .. i - 2**k // 2 + 2**k - 1``
+    around each ``i`` in ``at``, edges replicated: summed texel by texel, no running sums."""
+    width = 2**k
+    window = at[:, None] - width // 2 + np.arange(width)[None, :]
+    return profile.astype(np.float64)[np.clip(window, 0, len(profile) - 1)].mean(axis=1)
+
+
+@pytest.mark.parametrize("name", sorted(brushes.BRUSHES))
+def test_brush_texture_profiles_and_mip_levels(name):
+    recipe = brushes.BRUSHES[name]
+    texture = brushes.brush_texture(name)
+    assert texture.shape == (2, 13, 4096) and texture.dtype == np.float32 and not texture.flags.writeable
+    assert np.isfinite(texture).all()
+    density, end = texture[:, 0].astype(np.float64)
+    v = np.linspace(-1.0, 1.0, 4096)
+    # density: in [0, 1], nothing at the very edges (they taper), a solid middle at least ``body``
+    # thick, full paint somewhere, and visible bristles (texel-to-texel variation)
+    assert density.min() >= 0.0 and density.max() <= 1.0 + 1e-6 and density.max() > 0.95
+    assert density[0] == 0.0 and density[-1] == 0.0
+    middle = np.abs(v) <= 1.0 - recipe.edge_taper
+    assert density[middle].min() >= recipe.body - 1e-6
+    assert np.abs(np.diff(density[middle])).max() > 1e-3 and density[middle].std() > 0.01
+    # end: the rounded tip (``end_round`` times 1 - sqrt(1 - v^2)) plus a ragged offset in
+    # [0, end_ragged]; the edges run dry at least ``end_round`` early
+    rounded = recipe.end_round * (1.0 - np.sqrt(np.clip(1.0 - v * v, 0.0, 1.0)))
+    assert (end - rounded).min() >= -1e-6 and (end - rounded).max() <= recipe.end_ragged + 1e-6
+    assert (end - rounded).max() > 0.5 * recipe.end_ragged  # some bristles do end early
+    assert end[0] >= recipe.end_round - 1e-6 and end[-1] >= recipe.end_round - 1e-6
+    # mip level k is level 0 box-filtered over 2**k texels: every texel of levels 1..7, and 64
+    # texels (edges included) of the wider levels
+    some = np.unique(np.r_[0, 1, 2047, 2048, 4094, 4095, np.random.default_rng(0).integers(0, 4096, 58)])
+    for k in range(1, 13):
+        at = np.arange(4096) if k <= 7 else some
+        for channel in (0, 1):
+            np.testing.assert_allclose(texture[channel, k, at], box_filtered(texture[channel, 0], k, at),
+                                       rtol=0, atol=2e-6, err_msg=f"{name}: channel {channel}, level {k}")
+    # the coarsest level at the centre is the mean of the whole profile
+    np.testing.assert_allclose(texture[:, 12, 2048], texture[:, 0].astype(np.float64).mean(axis=1), atol=2e-6)
+
+
 def test_brush_textures_deterministic_and_distinct():
-    a = brushes.brush_texture("oil")  # made once per process: compare with a fresh computation
-    b = brushes.mip_pyramid(brushes.bristle_profiles(brushes.BRUSHES["oil"]))
-    np.testing.assert_array_equal(a, b)
-    assert a.shape == (2, brushes.LEVELS, brushes.TEXELS) and a.dtype == np.float32
+    # the same bytes in a fresh process (seeded by the recipe, not by process state)
+    code = ("import hashlib; from neuralpaint.strokes import brushes; "
+            "print(hashlib.sha256(brushes.brush_texture('oil').tobytes()).hexdigest())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout.strip()
+    assert out == hashlib.sha256(brushes.brush_texture("oil").tobytes()).hexdigest()
     names = sorted(brushes.BRUSHES)
     assert len(names) >= 3
     textures = [brushes.brush_texture(n) for n in names]
