@@ -1,4 +1,8 @@
+import builtins
+import errno
 import os
+import re
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -7,8 +11,48 @@ import torch
 from PIL import Image
 
 from neuralpaint.errors import NeuralPaintError
+from neuralpaint import fileutil
 from neuralpaint.fileutil import atomic_path, atomic_write
 from neuralpaint.imagefiles import read_image, write_image
+
+
+class DiskFullAfter:
+    """Stands in for ``open`` in ``neuralpaint.fileutil``: the file it opens takes ``limit`` bytes,
+    then a write stores part of its data and fails with ENOSPC, as on a full disk mid-write."""
+
+    def __init__(self, limit: int):
+        self.limit, self.paths, self.written = limit, [], 0
+
+    def __call__(self, path, mode="r", *args, **kwargs):
+        self.paths.append(Path(path))
+        return _FailingFile(self, builtins.open(path, mode, *args, **kwargs))
+
+
+class _FailingFile:
+    def __init__(self, owner: DiskFullAfter, f):
+        self.owner, self.f = owner, f
+
+    def write(self, data) -> int:
+        room = self.owner.limit - self.owner.written
+        if len(data) > room:
+            self.f.write(bytes(data)[: max(room, 0)])
+            self.f.flush()
+            self.owner.written += max(room, 0)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.owner.written += len(data)
+        return self.f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.tmp(?P<suffix>\.[^.]*)?$")
 
 
 def rgb8(h=20, w=30, seed=0):
@@ -226,6 +270,23 @@ def test_write_is_atomic_and_leaves_no_temp(tmp_path):
     write_image(tmp_path / "o.png", np.ones((4, 4, 3)))
     assert os.listdir(tmp_path) == ["o.png"]
     assert read_image(tmp_path / "o.png").min() == 1.0
+
+
+@pytest.mark.parametrize("name", ["o.png", "o.jpg"])
+def test_write_failing_mid_write_keeps_old_file_and_no_temporary(tmp_path, monkeypatch, name):
+    path = write_image(tmp_path / name, rgb8(64, 64, seed=1) / 255.0)
+    old = path.read_bytes()
+    disk = DiskFullAfter(len(old) // 2)
+    monkeypatch.setattr(fileutil, "open", disk, raising=False)
+    with pytest.raises(NeuralPaintError, match="cannot write") as info:
+        write_image(path, rgb8(64, 64, seed=2) / 255.0)
+    monkeypatch.undo()
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+    (tmp,) = disk.paths  # a temporary file beside the destination, half written when it failed
+    match = TEMPORARY.match(tmp.name)
+    assert tmp.parent == tmp_path and match and match["name"] == name and match["suffix"] == path.suffix
+    assert int(match["pid"]) == os.getpid() and disk.written == len(old) // 2
+    assert path.read_bytes() == old and os.listdir(tmp_path) == [name]
 
 
 def test_write_bad_extension(tmp_path):

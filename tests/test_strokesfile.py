@@ -1,10 +1,15 @@
+import builtins
+import errno
 import json
 import os
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from neuralpaint import fileutil
 from neuralpaint.errors import NeuralPaintError
 from neuralpaint.strokes import get_stroke_type
 from neuralpaint.strokesfile import (
@@ -16,6 +21,45 @@ from neuralpaint.strokesfile import (
     save_strokes,
     validate,
 )
+
+
+class DiskFullAfter:
+    """Stands in for ``open`` in ``neuralpaint.fileutil``: the file it opens takes ``limit`` bytes,
+    then a write stores part of its data and fails with ENOSPC, as on a full disk mid-write."""
+
+    def __init__(self, limit: int):
+        self.limit, self.paths, self.written = limit, [], 0
+
+    def __call__(self, path, mode="r", *args, **kwargs):
+        self.paths.append(Path(path))
+        return _FailingFile(self, builtins.open(path, mode, *args, **kwargs))
+
+
+class _FailingFile:
+    def __init__(self, owner: DiskFullAfter, f):
+        self.owner, self.f = owner, f
+
+    def write(self, data) -> int:
+        room = self.owner.limit - self.owner.written
+        if len(data) > room:
+            self.f.write(bytes(data)[: max(room, 0)])
+            self.f.flush()
+            self.owner.written += max(room, 0)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.owner.written += len(data)
+        return self.f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.tmp(?P<suffix>\.[^.]*)?$")
 
 
 def make_strokes(n=5, stroke_type="oilpaintbrush", **kw):
@@ -126,6 +170,26 @@ def test_failed_save_keeps_old_file(tmp_path):
         save_strokes(bad, path)
     assert os.listdir(tmp_path) == ["p.npz"]
     assert load_strokes(path).n == 3
+
+
+@pytest.mark.parametrize("limit", [0, 100, 1000])  # fails on the first write, early on, later on
+def test_save_failing_mid_write_keeps_old_file_and_no_temporary(tmp_path, monkeypatch, limit):
+    path = save_strokes(make_strokes(n=200), tmp_path / "p.npz")
+    old = path.read_bytes()
+    assert len(old) > 2000  # the new file is cut off well before its end
+    disk = DiskFullAfter(limit)
+    monkeypatch.setattr(fileutil, "open", disk, raising=False)
+    with pytest.raises(NeuralPaintError, match="cannot write") as info:
+        save_strokes(make_strokes(n=300), path)
+    monkeypatch.undo()
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+    # it wrote to a temporary file beside the destination, and got as far as the limit
+    (tmp,) = disk.paths
+    match = TEMPORARY.match(tmp.name)
+    assert tmp.parent == tmp_path and match and match["name"] == "p.npz" and match["suffix"] == ".npz"
+    assert int(match["pid"]) == os.getpid() and disk.written == limit
+    assert path.read_bytes() == old and os.listdir(tmp_path) == ["p.npz"]
+    assert load_strokes(path).n == 200
 
 
 def test_save_creates_parent_dirs(tmp_path):
