@@ -291,6 +291,57 @@ def test_cli_trains_all_phases_then_eval_renderer(tmp_path, data_dir, capsys):
     assert "not enough to hold out val_size=1000" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("phase", [1, 2, 3])
+def test_cli_ctrl_c_in_each_phase_saves_a_state_that_resumes(tmp_path, data_dir, capsys, monkeypatch, phase):
+    """Ctrl-C during the third of four steps of ``phase`` (the periodic save is off): that phase's
+    ``state.pt`` holds step 2, the command exits 130, and ``--resume`` runs only its steps 3 and 4
+    and the later phases."""
+    from neuralpaint.training.train_gan import StrokeData
+
+    cfg = tmp_path / "gan.yaml"
+    cfg.write_text(json.dumps({"val_size": 16, "net_overrides": TINY_NET, "critic": {"width": 8, "embed": 16},
+                               "batch_size": 8, "pretrain_steps": 4, "critic_steps": 4, "gan_steps": 4,
+                               "eval_every": 100, "sample_every": 100, "save_every_seconds": 3600,
+                               "perceptual": "off"}))
+    out = tmp_path / "run"
+    args = ["train-renderer", "--stroke", "markerpen", "--net", "gan", "--data", str(data_dir), "--config",
+            str(cfg), "--device", "cpu", "--out", str(out), "-q"]
+    real = StrokeData.batch
+    batches = []  # training batches drawn (the held-out set is read 16 strokes at a time, a batch is 8)
+
+    def counting(self, index, device, stop_at=None):
+        if index.shape[0] == 8:
+            batches.append(1)
+            if len(batches) == stop_at:
+                raise KeyboardInterrupt
+        return real(self, index, device)
+
+    monkeypatch.setattr(StrokeData, "batch", lambda *a: counting(*a, stop_at=4 * (phase - 1) + 3))
+    assert main(args) == 130
+    assert "interrupted" in capsys.readouterr().err
+    state_step = lambda p: torch.load(out / f"phase{p}" / "state.pt", weights_only=True)["step"]  # noqa: E731
+    assert [state_step(p) for p in range(1, phase + 1)] == [4] * (phase - 1) + [2]
+    assert not any((out / f"phase{p}" / "state.pt").exists() for p in range(phase + 1, 4))
+    if phase != 2:  # the generator's checkpoint too
+        assert read_checkpoint(out / f"phase{phase}" / "last.pt")["steps"] == 2
+    batches.clear()
+    monkeypatch.setattr(StrokeData, "batch", counting)
+    assert main(args + ["--resume"]) == 0
+    printed = capsys.readouterr().out
+    assert all(f"phase {p} ({name}): 4 steps" in printed for p, name in ((1, "pre-train"), (2, "critic"), (3, "gan")))
+    assert len(batches) == 2 + 4 * (3 - phase)  # the rest of the interrupted phase, then the later ones
+    assert [state_step(p) for p in (1, 2, 3)] == [4, 4, 4]
+    assert [x["step"] for x in log_lines(out / f"phase{phase}" / "log.jsonl")] == [4]
+    # the interrupted step's batch is drawn again: the same nets as a run never interrupted
+    whole = tmp_path / "whole"
+    assert main(args[:-2] + [str(whole), "-q"]) == 0
+    for p in (1, 2, 3):
+        a, b = (torch.load(d / f"phase{p}" / "state.pt", weights_only=True) for d in (whole, out))
+        for part in ("net", "critic"):
+            for k in a.get(part, {}):
+                torch.testing.assert_close(a[part][k], b[part][k], msg=f"phase {p} {part} {k}")
+
+
 @pytest.mark.parametrize("extra, words", [
     ([], ["pass --data"]),
     (["--data", "{tmp}/nothing"], ["no such data set directory"]),

@@ -312,6 +312,42 @@ def test_ctrl_c_still_writes_the_outputs(photo, painted, tmp_path, monkeypatch, 
     assert f"{kept} of 12" in err
 
 
+def test_ctrl_c_in_the_refinement_keeps_the_level_strokes_and_renders_them(photo, tmp_path, monkeypatch):
+    """Ctrl-C on the second of four refinement steps: the strokes file holds exactly the strokes the
+    levels finished (not the half-refined ones) and ``final.png`` is their render, to the 8-bit value."""
+    real = progressive.refine
+    entered = []
+
+    def interrupted(renderer, params, photo_, colour, steps, lr, size, tick, **kwargs):
+        entered.append(params.detach().clone())
+        done = []
+
+        def stop(loss):
+            tick(loss)
+            done.append(loss)
+            if len(done) == 2:
+                raise KeyboardInterrupt
+
+        return real(renderer, params, photo_, colour, steps, lr, size, stop, **kwargs)
+
+    monkeypatch.setattr(progressive, "refine", interrupted)
+    status, _, err = run("paint", "--img", photo, "--stroke", "rectangle", *TINY, "--refine-steps", 4,
+                         "--no-animation", "--out", tmp_path)
+    assert status == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert len(entered) == 1, "the refinement never ran"
+    strokes = load_strokes(tmp_path / "scene_strokes.npz")
+    assert strokes.metadata["interrupted"] is True
+    assert strokes.n == 12 and "12 of 12" in err  # every level finished before Ctrl-C
+    torch.testing.assert_close(strokes.params_tensor(), entered[0].cpu(), rtol=0, atol=0)
+    canvas = render_painting(strokes.stroke(), strokes.params_tensor(), strokes.height, strokes.width,
+                             strokes.canvas_colour)
+    expected = np.round(canvas.clamp(0, 1).permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    final = cv2.imread(str(tmp_path / "scene_final.png"), cv2.IMREAD_UNCHANGED)[..., ::-1]  # BGR -> RGB
+    assert final.dtype == np.uint8 and final.shape == expected.shape
+    assert np.array_equal(final, expected), np.abs(final.astype(int) - expected).max()
+
+
 # ---- the Python API ------------------------------------------------------------------------------
 def test_paint_api():
     image = photo_pixels(40, 30).astype(np.float32) / 255

@@ -215,6 +215,49 @@ def test_cli_train_then_eval_json(tmp_path, capsys):
     assert result["ms_forward"] > 0 and result["params"] > 0
 
 
+def test_cli_ctrl_c_saves_a_state_that_resumes(tmp_path, capsys, monkeypatch):
+    """Ctrl-C during the fourth step of six (the periodic save is off): ``state.pt`` and ``last.pt``
+    hold step 3, the command exits 130, and ``--resume`` runs only steps 4 to 6."""
+    from neuralpaint.training import train as train_module
+
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(json.dumps({"net": "fusion", "net_overrides": TINY, "val_size": 8, "eval_every": 100,
+                               "sample_every": 100, "batch_size": 4, "save_every_seconds": 3600}))
+    out = tmp_path / "run"
+    args = ["train-renderer", "--stroke", "rectangle", "--config", str(cfg), "--steps", "6", "--device", "cpu",
+            "--out", str(out), "-q"]
+    real = train_module.ground_truth
+    batches = []  # training batches drawn (the held-out set is 8 strokes, a batch 4)
+
+    def counting(stroke, params, size, stop_at=None):
+        if params.shape[0] == 4:
+            batches.append(1)
+            if len(batches) == stop_at:
+                raise KeyboardInterrupt
+        return real(stroke, params, size)
+
+    monkeypatch.setattr(train_module, "ground_truth", lambda *a: counting(*a, stop_at=4))
+    assert main(args) == 130
+    assert "interrupted" in capsys.readouterr().err
+    state = torch.load(out / "state.pt", weights_only=True)
+    assert state["step"] == 3
+    assert read_checkpoint(out / "last.pt")["steps"] == 3
+    batches.clear()
+    monkeypatch.setattr(train_module, "ground_truth", counting)
+    assert main(args + ["--resume"]) == 0
+    assert "for 6 steps" in capsys.readouterr().out
+    assert len(batches) == 3  # steps 4, 5, 6 only
+    assert torch.load(out / "state.pt", weights_only=True)["step"] == 6
+    assert read_checkpoint(out / "last.pt")["steps"] == 6
+    assert [json.loads(x)["step"] for x in (out / "log.jsonl").read_text().splitlines()] == [6]
+    # the interrupted step's batch is drawn again: the same weights as a run never interrupted
+    whole = tmp_path / "whole"
+    assert main(args[:-2] + [str(whole), "-q"]) == 0
+    a, b = (read_checkpoint(d / "last.pt")["state_dict"] for d in (whole, out))
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], msg=k)
+
+
 def test_cli_eval_bad_checkpoint_exits_2(tmp_path, capsys):
     bad = tmp_path / "x.pt"
     bad.write_text("hello")

@@ -219,8 +219,10 @@ def train_renderer(cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: bool
         last_save = time.monotonic()
 
     net.train()
+    unfinished = None
     try:
         while step < cfg.steps:
+            unfinished = gen.get_state()  # the sampler before this step's batch
             params = stroke.sample(cfg.batch_size, gen).to(device)
             with torch.no_grad():
                 gt_colour, gt_mask = ground_truth(stroke, params, size)
@@ -233,6 +235,7 @@ def train_renderer(cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: bool
             opt.step()
             sched.step()
             step += 1
+            unfinished = None
             bar.update(1)
 
             if step % cfg.eval_every == 0 or step == cfg.steps:
@@ -251,6 +254,8 @@ def train_renderer(cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: bool
             if time.monotonic() - last_save >= cfg.save_every_seconds or step == cfg.steps:
                 save_all()
     except KeyboardInterrupt:
+        if unfinished is not None:  # Ctrl-C within a step: resume redraws its batch
+            gen.set_state(unfinished)
         save_all()
         bar.close()
         log.close()

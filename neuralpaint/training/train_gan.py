@@ -516,8 +516,10 @@ def _run_phase(phase: int, cfg: GanConfig, out: Path, data: StrokeData, device: 
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
             return critic(images, params).float()
 
+    unfinished = None
     try:
         while step < total:
+            unfinished = gen.get_state()  # the sampler before this step's batch
             index = torch.randint(data.n_train, (cfg.batch_size,), generator=gen)
             params, white, alpha = data.batch(index, device)
             record: dict = {}
@@ -557,6 +559,7 @@ def _run_phase(phase: int, cfg: GanConfig, out: Path, data: StrokeData, device: 
                     critic.requires_grad_(True)
                     record.update(loss=rec.item(), adv=adv.item())
             step += 1
+            unfinished = None
             bar.update(1)
 
             if step % cfg.eval_every == 0 or step == total:
@@ -578,6 +581,8 @@ def _run_phase(phase: int, cfg: GanConfig, out: Path, data: StrokeData, device: 
             if time.monotonic() - last_save >= cfg.save_every_seconds or step == total:
                 save_all()
     except KeyboardInterrupt:
+        if unfinished is not None:  # Ctrl-C within a step: resume redraws its batch
+            gen.set_state(unfinished)
         save_all()
         bar.close()
         log_file.close()
