@@ -1,8 +1,4 @@
-import builtins
-import errno
 import os
-import re
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -10,49 +6,11 @@ import pytest
 import torch
 from PIL import Image
 
+from helpers import TEMPORARY, DiskFullAfter
 from neuralpaint.errors import NeuralPaintError
 from neuralpaint import fileutil
 from neuralpaint.fileutil import atomic_path, atomic_write
 from neuralpaint.imagefiles import read_image, write_image
-
-
-class DiskFullAfter:
-    """Stands in for ``open`` in ``neuralpaint.fileutil``: the file it opens takes ``limit`` bytes,
-    then a write stores part of its data and fails with ENOSPC, as on a full disk mid-write."""
-
-    def __init__(self, limit: int):
-        self.limit, self.paths, self.written = limit, [], 0
-
-    def __call__(self, path, mode="r", *args, **kwargs):
-        self.paths.append(Path(path))
-        return _FailingFile(self, builtins.open(path, mode, *args, **kwargs))
-
-
-class _FailingFile:
-    def __init__(self, owner: DiskFullAfter, f):
-        self.owner, self.f = owner, f
-
-    def write(self, data) -> int:
-        room = self.owner.limit - self.owner.written
-        if len(data) > room:
-            self.f.write(bytes(data)[: max(room, 0)])
-            self.f.flush()
-            self.owner.written += max(room, 0)
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        self.owner.written += len(data)
-        return self.f.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self.f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.f.close()
-
-
-TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.tmp(?P<suffix>\.[^.]*)?$")
 
 
 def rgb8(h=20, w=30, seed=0):

@@ -1,14 +1,11 @@
-import builtins
-import errno
 import json
 import os
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from helpers import TEMPORARY, DiskFullAfter
 from neuralpaint import fileutil
 from neuralpaint.errors import NeuralPaintError
 from neuralpaint.strokes import get_stroke_type
@@ -21,45 +18,6 @@ from neuralpaint.strokesfile import (
     save_strokes,
     validate,
 )
-
-
-class DiskFullAfter:
-    """Stands in for ``open`` in ``neuralpaint.fileutil``: the file it opens takes ``limit`` bytes,
-    then a write stores part of its data and fails with ENOSPC, as on a full disk mid-write."""
-
-    def __init__(self, limit: int):
-        self.limit, self.paths, self.written = limit, [], 0
-
-    def __call__(self, path, mode="r", *args, **kwargs):
-        self.paths.append(Path(path))
-        return _FailingFile(self, builtins.open(path, mode, *args, **kwargs))
-
-
-class _FailingFile:
-    def __init__(self, owner: DiskFullAfter, f):
-        self.owner, self.f = owner, f
-
-    def write(self, data) -> int:
-        room = self.owner.limit - self.owner.written
-        if len(data) > room:
-            self.f.write(bytes(data)[: max(room, 0)])
-            self.f.flush()
-            self.owner.written += max(room, 0)
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        self.owner.written += len(data)
-        return self.f.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self.f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.f.close()
-
-
-TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.tmp(?P<suffix>\.[^.]*)?$")
 
 
 def make_strokes(n=5, stroke_type="oilpaintbrush", **kw):
