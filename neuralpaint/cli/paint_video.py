@@ -96,9 +96,10 @@ def run_paint_video(args: argparse.Namespace) -> int:
     styled_dir = args.out / f"{name}_stylized_strokes"
     strokes_dir, frames_dir = args.out / f"{name}_strokes", args.out / f"{name}_frames"
     mp4 = args.out / f"{name}_painted.mp4"
-    resolved = dataclasses.asdict(cfg.resolved(make_renderer(cfg, resolve_device(cfg.device))))
-    resolved = json.loads(json.dumps(resolved))  # as a strokes file's metadata reads back
-    done = _finished_frames(strokes_dir, resolved) if args.resume else 0
+    done = 0
+    if args.resume:  # the settings the frames were painted with must be these (resolved as the painter does)
+        resolved = dataclasses.asdict(cfg.resolved(make_renderer(cfg, resolve_device(cfg.device))))
+        done = _finished_frames(strokes_dir, json.loads(json.dumps(resolved)))  # as metadata reads back
     if not args.resume:  # a new run: no frame of an older one may pass for ours
         for old in [*strokes_dir.glob("[0-9]" * 6 + ".npz"), *styled_dir.glob("[0-9]" * 6 + ".npz")]:
             old.unlink()
