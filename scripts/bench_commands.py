@@ -20,17 +20,16 @@ command with no good run shows "failed" in the table), and the script then exits
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import figures
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTOS = ("astronaut", "chelsea", "coffee")
@@ -82,21 +81,6 @@ def _launcher(code: Path) -> list[str]:
     return [sys.executable, "-m", module]
 
 
-def run_timed(argv: list[str], code: Path, env: dict) -> dict:
-    """Run ``argv`` from ``code``, reaped by ``os.wait4`` so that the peak RSS is this process's own:
-    wall seconds, peak RSS (MB), exit status and output."""
-    start = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(argv, cwd=code, env=env, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return {"seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "status": proc.returncode,
-                "stdout": out.read(), "stderr": err.read()}
-
-
 def parse_paint(stdout: str) -> dict:
     """PSNR and stage times from ``paint``'s report."""
     found = {}
@@ -118,14 +102,37 @@ def bench(item: Bench, code: Path, tmp: Path, threads: int | None) -> dict:
         env["OMP_NUM_THREADS"] = str(threads)
     fill = lambda args: [a.format(tmp=tmp, root=ROOT) for a in args]  # noqa: E731
     for prep in item.prepare:
-        done = run_timed(_launcher(code) + fill(prep), code, env)
+        done = figures.run_timed(_launcher(code) + fill(prep), code, env)
         if done["status"] != 0:
             raise SystemExit(f"preparing {item.name} failed: {done['stderr'][-2000:]}")
-    result = run_timed(_launcher(code) + fill(item.argv), code, env)
+    result = figures.run_timed(_launcher(code) + fill(item.argv), code, env)
     if result["status"] != 0:
         print(f"  {item.name}: exit status {result['status']}: {result['stderr'].strip()[-500:]}", file=sys.stderr)
     return {"seconds": round(result["seconds"], 2), "rss_mb": round(result["rss_mb"], 1),
             "status": result["status"], **parse_paint(result["stdout"])}
+
+
+STAGES = ("levels_s", "refine_s", "final_render_s", "outputs_s")
+
+
+def tables(results: dict) -> dict[str, figures.Table]:
+    """``commands``: one row per command (and per code with a baseline): wall s, peak RSS, PSNR, stages."""
+    rows = results["results"]
+    compare = any(r["code"] != "new" for r in rows)
+    stages = [k for k in STAGES if any(k in r for r in rows)]
+    header = ["command", *(["code"] if compare else []), "wall s", "peak RSS MB", "PSNR",
+              *(["levels / refine / final render / outputs s"] if stages else [])]
+    out = []
+    for r in rows:
+        lead = [f"`{r['command']}`", *([r["code"]] if compare else [])]
+        if not r["runs"]:  # every run failed: no figures
+            out.append(lead + [f"failed (exit {r['failed_runs'][0]})"] + [""] * (len(header) - len(lead) - 1))
+            continue
+        cells = [f"{r['seconds']:.1f}", f"{r['rss_mb']:.0f}", f"{r['psnr']:.2f}" if "psnr" in r else ""]
+        if stages:
+            cells.append(" / ".join(f"{r[k]:.1f}" if k in r else "–" for k in stages) if "psnr" in r else "")
+        out.append(lead + cells)
+    return {"commands": figures.Table(header, out, "l" * (2 if compare else 1))}
 
 
 def main() -> None:
@@ -173,22 +180,10 @@ def main() -> None:
                     row[k] = round(statistics.median(values), 2)
                 row["seconds_all"] = [r["seconds"] for r in got]
                 rows.append(row)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"python": sys.executable, "cpus": os.cpu_count(), "threads": args.threads,
-                                     "loadavg_end": os.getloadavg(), "results": rows}, indent=2))
-    stage_keys = [k for k in ("painting_s", "levels_s", "refine_s", "final_render_s", "outputs_s") if any(k in r for r in rows)]
-    head = ["command", "code", "wall s", "peak RSS MB", "PSNR", *[k[:-2].replace("_", " ") + " s" for k in stage_keys]]
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for r in rows:
-        if not r["runs"]:  # every run failed: no figures
-            print("| " + " | ".join([r["name"], r["code"], f"failed (exit {r['failed_runs'][0]})"]
-                                    + [""] * (len(head) - 3)) + " |")
-            continue
-        cells = [r["name"], r["code"], f"{r['seconds']:.1f}", f"{r['rss_mb']:.0f}",
-                 f"{r['psnr']:.2f}" if "psnr" in r else "", *[f"{r[k]:.1f}" if k in r else "" for k in stage_keys]]
-        print("| " + " | ".join(cells) + " |")
-    print(f"wrote {args.json}", file=sys.stderr)
+    results = {"threads": args.threads, "repeat": args.repeat,
+               "baseline": str(args.compare) if args.compare else None, "results": rows}
+    figures.save(args.json, results, timing=figures.WHOLE)
+    print(tables(results)["commands"].markdown())
     failures = [f"{r['name']} [{r['code']}]" for r in rows if r["failed_runs"]]
     if failures:
         raise SystemExit(f"failed runs (left out of the figures): {', '.join(failures)}")

@@ -1,33 +1,43 @@
-"""Benchmark: painting quality and speed.
+"""Benchmark: painting quality and speed, whole ``neuralpaint paint`` commands.
 
-    python scripts/bench_paint.py [--types rectangle oilpaintbrush mypaint] [--renderers auto engine neural]
+    python scripts/bench_paint.py [--types rectangle oilpaintbrush ... mypaint] [--renderers auto neural]
                                   [--images astronaut chelsea coffee] [--size 256] [--strokes 500]
+                                  [--paint-args "--no-animation"] [--variant "opaque=--opaque" ...]
+                                  [--save DIR] [--json FILE]
 
-Protocol: each photo is centre-cropped to a square and resized to ``--size`` (Lanczos); it is
-painted with ``--strokes`` strokes and otherwise default settings; the final painting (the
-engine's render of the strokes, as 8-bit ``<name>_final.png``) is compared with the resized photo:
-PSNR and SSIM (kornia, 11x11 Gaussian window). Wall time covers painting and the final render, on
-the threads given. ``auto`` is the engine, or the neural renderer for engines that are not
-differentiable (mypaint: the final picture is still libmypaint's); combinations that cannot run
-(``mypaint`` with ``engine``) are skipped with a note. Writes a table and JSON; ``--save DIR``
-keeps the paintings.
+Protocol: each photo is centre-cropped to a square, resized to ``--size`` (Lanczos) and saved as an
+8-bit PNG; then the whole command ``neuralpaint paint --img PHOTO --size S --max-strokes N --stroke
+TYPE --seed 0 -q --out DIR`` runs in a fresh process (start-up, painting, every default output:
+final PNG, strokes file, MP4 and GIF), reaped with ``os.wait4`` for its wall time and peak RSS.
+Its ``<name>_final.png`` is compared with the photo: PSNR and SSIM (kornia, 11x11 Gaussian
+window). ``auto`` is the engine, or the neural renderer for engines that are not differentiable
+(mypaint: the final picture is still libmypaint's); ``neural`` paints through the net
+(``--renderer neural``). ``--paint-args`` adds options to every command; each ``--variant
+LABEL=OPTIONS`` paints everything once more with those options (``--variant "OT=--ot-weight 1"``;
+``default=`` is the defaults). ``--save DIR`` keeps the final pictures as
+``<photo>_<type>_<renderer>[_<variant>].png``.
 """
 from __future__ import annotations
 
 import argparse
-import json
+import itertools
 import math
 import pathlib
-import time
+import shlex
+import shutil
+import statistics
+import sys
+import tempfile
 
-import cv2
-import numpy as np
-import torch
+import figures
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def load_square(name: str, size: int) -> np.ndarray:
+def load_square(name: str, size: int):
+    """Test photo ``name`` centre-cropped to a square and resized to ``size`` (float ``(H, W, 3)``)."""
+    import cv2
+
     from neuralpaint.imagefiles import read_image
 
     path = next((ROOT / "test_images").glob(f"{name}.*"))
@@ -38,75 +48,97 @@ def load_square(name: str, size: int) -> np.ndarray:
     return cv2.resize(img, (size, size), interpolation=cv2.INTER_LANCZOS4).clip(0, 1)
 
 
-def quality(final: torch.Tensor, photo: np.ndarray) -> tuple[float, float]:
-    """PSNR and SSIM of an 8-bit-quantised painting ``(3, H, W)`` against ``photo (H, W, 3)``."""
+def quality(final, photo) -> tuple[float, float]:
+    """PSNR and SSIM of two float images ``(H, W, 3)`` in [0, 1]."""
     import kornia
+    import torch
 
-    q = (final.clamp(0, 1) * 255).round() / 255
-    ref = torch.from_numpy(photo).permute(2, 0, 1).float()
-    mse = torch.mean((q - ref) ** 2).item()
-    ssim = kornia.metrics.ssim(q[None], ref[None], 11).mean().item()
-    return 10 * math.log10(1 / max(mse, 1e-12)), ssim
+    a, b = (torch.from_numpy(x).permute(2, 0, 1)[None].float() for x in (final, photo))
+    mse = torch.mean((a - b) ** 2).item()
+    return 10 * math.log10(1 / max(mse, 1e-12)), kornia.metrics.ssim(a, b, 11).mean().item()
+
+
+def tables(results: dict) -> dict[str, figures.Table]:
+    rows = [r for r in results["results"] if r["status"] == 0]
+    images = list(dict.fromkeys(r["image"] for r in rows))
+    out = []
+    for stroke, renderer, variant in dict.fromkeys((r["stroke"], r["renderer"], r.get("variant", "")) for r in rows):
+        per = {r["image"]: r for r in rows if (r["stroke"], r["renderer"], r.get("variant", "")) == (stroke, renderer, variant)}
+        label = f"{stroke} ({'renderer net; final picture by the engine' if renderer == 'neural' else renderer})"
+        if variant:
+            options = per[next(iter(per))]["variant_args"]
+            label += f", {variant}" + (f" (`{options}`)" if options and options != variant else "")
+        mean = lambda k: statistics.mean(r[k] for r in per.values())  # noqa: E731
+        out.append([label, *[f"{per[i]['psnr']:.2f}" if i in per else "–" for i in images],
+                    f"**{mean('psnr'):.2f}**", f"{mean('ssim'):.3f}", f"{mean('wall_s'):.1f}",
+                    f"{max(r['wall_s'] for r in per.values()):.1f}", f"{max(r['rss_mb'] for r in per.values()):.0f}"])
+    failed = [r for r in results["results"] if r["status"] != 0]
+    for r in failed:
+        out.append([f"{r['stroke']} ({r['renderer']}) {r['image']}: failed, exit {r['status']}", *[""] * (len(images) + 5)])
+    header = ["stroke type (renderer)", *images, "mean PSNR", "mean SSIM", "wall s, mean", "wall s, max", "peak RSS MB"]
+    return {"paint": figures.Table(header, out)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--types", nargs="+", default=["rectangle", "oilpaintbrush", "markerpen", "watercolor"])
-    ap.add_argument("--renderers", nargs="+", default=["auto"], choices=["auto", "engine", "neural"])
-    ap.add_argument("--checkpoint", default=None, help="renderer checkpoint for neural (default: checkpoints/<type>.pt)")
+    ap.add_argument("--types", nargs="+", default=["rectangle", "oilpaintbrush", "markerpen", "watercolor", "mypaint"])
+    ap.add_argument("--renderers", nargs="+", default=["auto"], choices=["auto", "neural"])
     ap.add_argument("--images", nargs="+", default=["astronaut", "chelsea", "coffee"])
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--strokes", type=int, default=500)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="PaintConfig overrides")
+    ap.add_argument("--paint-args", default="", help="more options for every paint command, as one string")
+    ap.add_argument("--variant", action="append", default=[], metavar="LABEL=OPTIONS",
+                    help="paint everything once more with these options, labelled LABEL (repeatable)")
     ap.add_argument("--save", type=pathlib.Path, default=None)
-    ap.add_argument("--json", default="bench_results/paint.json")
+    ap.add_argument("--json", default="bench_results/paint_256.json")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
 
-    from neuralpaint.canvas.render import render_painting
-    from neuralpaint.imagefiles import write_image
-    from neuralpaint.painter import PaintConfig, paint_image
+    from neuralpaint.imagefiles import read_image, write_image
     from neuralpaint.strokes import get_stroke_type
 
-    overrides = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.set)}
     rows = []
-    print(f"{args.strokes} strokes, {args.size}x{args.size}, {args.threads} threads, overrides {overrides or 'none'}")
-    print(f"{'stroke type':<15}{'renderer':<9}{'image':<11}{'PSNR':>7}{'SSIM':>7}{'seconds':>9}")
-    for stroke in args.types:
-        differentiable = get_stroke_type(stroke).differentiable
-        for renderer in args.renderers:
-            if renderer == "auto":
-                renderer = "engine" if differentiable else "neural"
-            if renderer == "engine" and not differentiable:
-                print(f"{stroke:<15}{renderer:<9}skipped: the engine is not differentiable")
-                continue
-            per_type = []
-            for name in args.images:
-                photo = load_square(name, args.size)
-                cfg = PaintConfig(stroke=stroke, renderer=renderer, size=args.size, max_strokes=args.strokes,
-                                  checkpoint=args.checkpoint if renderer == "neural" else None, **overrides)
-                start = time.perf_counter()
-                strokes, _, _ = paint_image(photo, cfg)
-                final = render_painting(strokes.stroke(), strokes.params_tensor(), args.size, args.size,
-                                        strokes.canvas_colour)
-                seconds = time.perf_counter() - start
-                psnr, ssim = quality(final, photo)
-                row = {"stroke": stroke, "renderer": renderer, "image": name, "size": args.size,
-                       "strokes": strokes.n, "psnr": round(psnr, 2), "ssim": round(ssim, 4),
-                       "seconds": round(seconds, 1), "overrides": overrides}
-                rows.append(row)
-                per_type.append(row)
-                print(f"{stroke:<15}{renderer:<9}{name:<11}{psnr:>7.2f}{ssim:>7.3f}{seconds:>9.1f}", flush=True)
-                if args.save:
-                    write_image(args.save / f"{name}_{stroke}_{renderer}.png", final)
-            mean = lambda k: sum(r[k] for r in per_type) / len(per_type)  # noqa: E731
-            print(f"{stroke:<15}{renderer:<9}{'mean':<11}{mean('psnr'):>7.2f}{mean('ssim'):>7.3f}{mean('seconds'):>9.1f}")
-    if args.json:
-        path = pathlib.Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"threads": args.threads, "results": rows}, indent=2))
-        print(f"wrote {path}")
+    extra = shlex.split(args.paint_args)
+    variants = [tuple(v.split("=", 1)) if "=" in v else ap.error(f"--variant {v!r}: expected LABEL=OPTIONS")
+                for v in args.variant] or [("", "")]
+    print(f"{args.strokes} strokes, {args.size}x{args.size}, extra options: {args.paint_args or 'none'}", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="bench_paint_") as tmp:
+        tmp = pathlib.Path(tmp)
+        photos = {}
+        for name in args.images:
+            photos[name] = tmp / f"{name}.png"
+            write_image(photos[name], load_square(name, args.size))
+        for stroke in args.types:
+            for renderer in args.renderers:
+                if renderer == "auto":  # what paint --renderer auto picks
+                    renderer = "engine" if get_stroke_type(stroke).differentiable else "neural"
+                for (variant, options), name in itertools.product(variants, args.images):
+                    out = tmp / f"{stroke}-{renderer}-{len(rows)}"
+                    argv = ["paint", "--img", str(photos[name]), "--size", str(args.size), "--max-strokes",
+                            str(args.strokes), "--stroke", stroke, "--seed", "0", "-q", "--out", str(out),
+                            "--renderer", renderer, *extra, *shlex.split(options)]
+                    run = figures.run_timed([sys.executable, "-m", "neuralpaint", *argv], ROOT)
+                    row = {"stroke": stroke, "renderer": renderer, "variant": variant, "variant_args": options,
+                           "image": name, "size": args.size, "strokes": args.strokes, "argv": argv,
+                           "status": run["status"], "wall_s": round(run["seconds"], 2), "rss_mb": round(run["rss_mb"])}
+                    if run["status"] == 0:
+                        final = read_image(out / f"{name}_final.png")
+                        psnr, ssim = quality(final, read_image(photos[name]))
+                        row.update(psnr=round(psnr, 2), ssim=round(ssim, 4))
+                        if args.save:
+                            args.save.mkdir(parents=True, exist_ok=True)
+                            shutil.copyfile(out / f"{name}_final.png", args.save / f"{name}_{stroke}_{renderer}{'_' + variant if variant else ''}.png")
+                        print(f"  {stroke} {renderer} {variant} {name}: {psnr:.2f} dB, SSIM {ssim:.3f}, "
+                              f"{row['wall_s']:.1f} s, {row['rss_mb']} MB", file=sys.stderr, flush=True)
+                    else:
+                        print(f"  {stroke} {renderer} {name}: exit {run['status']}: {run['stderr'].strip()[-400:]}",
+                              file=sys.stderr, flush=True)
+                    rows.append(row)
+    results = {"size": args.size, "strokes": args.strokes, "paint_args": args.paint_args, "results": rows}
+    figures.save(args.json, results, timing=figures.WHOLE)
+    print(tables(results)["paint"].markdown())
+    failed = [f"{r['stroke']} {r['image']}" for r in rows if r["status"] != 0]
+    if failed:
+        raise SystemExit(f"failed runs (left out of the figures): {', '.join(failed)}")
 
 
 if __name__ == "__main__":

@@ -16,14 +16,14 @@ Prints a markdown table and writes the JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pathlib
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
+
+import figures
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -39,11 +39,40 @@ def timed(cmd: list[str], env: dict, cwd: pathlib.Path) -> dict:
     with tempfile.NamedTemporaryFile("r", suffix=".time") as t:
         result = subprocess.run(["/usr/bin/time", "-o", t.name, "-f", "%e %M %U %S", *cmd], env=env,
                                 capture_output=True, text=True, cwd=cwd)
-        if result.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed:\n{result.stderr[-2000:]}")
+        if result.returncode != 0:  # a failed run is never a figure
+            print(f"{' '.join(cmd)} failed (exit {result.returncode}): {result.stderr.strip()[-500:]}", file=sys.stderr)
+            return {"status": result.returncode}
         wall, rss_kb, user, system = t.read().split()[-4:]
-    return {"wall_s": float(wall), "peak_rss_mb": round(int(rss_kb) / 1024), "user_s": float(user),
+    return {"status": 0, "wall_s": float(wall), "peak_rss_mb": round(int(rss_kb) / 1024), "user_s": float(user),
             "sys_s": float(system)}
+
+
+def tables(results: dict) -> dict[str, figures.Table]:
+    """``render_hires``: one row per stroke type, scale and format (and code, with a baseline),
+    medians over the runs that succeeded; with a baseline also ``ab``: now against before."""
+    rows = results["results"]
+    out = []
+    for r in rows:
+        if not r.get("runs_ok", r["repeat"]):
+            out.append([r["code"], r["stroke"], f"×{r['scale']:g}", f"{r['size']}²", r["format"], "failed", "", ""])
+            continue
+        out.append([r["code"], r["stroke"], f"×{r['scale']:g}", f"{r['size']}²", r["format"], f"{r['wall_s']:.2f}",
+                    f"{r['peak_rss_mb']:,.0f}", f"{r['user_s'] + r['sys_s']:.1f}"])
+    header = ["code", "stroke type", "scale", "size", "format", "wall s (median)", "peak RSS MB", "CPU s (user+sys)"]
+    found = {"render_hires": figures.Table(header, out, "llrrl")}
+    new = {(r["stroke"], r["scale"], r["format"]): r for r in rows if r["code"] == "new" and "wall_s" in r}
+    base = {(r["stroke"], r["scale"], r["format"]): r for r in rows if r["code"] == "baseline" and "wall_s" in r}
+    if base:
+        ab = []
+        for key, b in base.items():
+            if key in new:
+                n = new[key]
+                ab.append([key[0], f"×{key[1]:g}", f"{n['wall_s']:.2f}", f"{b['wall_s']:.2f}",
+                           f"{b['wall_s'] - n['wall_s']:.2f}", f"{n['peak_rss_mb']:.0f} / {b['peak_rss_mb']:.0f}",
+                           f"{n['user_s'] + n['sys_s']:.1f} / {b['user_s'] + b['sys_s']:.1f}"])
+        found["ab"] = figures.Table(["stroke type", "scale", "wall s now", "wall s before", "saved s",
+                                     "peak MB now / before", "CPU s now / before"], ab, "ll")
+    return found
 
 
 def main() -> None:
@@ -71,9 +100,6 @@ def main() -> None:
             else "neuralpaint.cpukernels"
         subprocess.run([cmd[0], "-m", module], env=env, cwd=work, check=True, capture_output=True)
     rows = []
-    started = time.strftime("%Y-%m-%d %H:%M:%S")
-    print(f"| code | stroke type | scale | size | format | wall s | peak RSS MB | CPU s (user+sys) |")
-    print("|---|---|---:|---:|---|---:|---:|---:|", flush=True)
     for stroke in args.types:
         npz = work / f"{stroke}.npz"
         base, env = neuralpaint(None)
@@ -92,19 +118,20 @@ def main() -> None:
                         runs[name].append(timed(cmd, env, work))
                         out.unlink(missing_ok=True)
                 for name, rs in runs.items():
-                    med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
-                    size = round(512 * scale)
-                    row = {"code": name, "stroke": stroke, "scale": scale, "size": size, "format": fmt,
-                           "n": args.n, "repeat": args.repeat, **med, "runs": rs}
+                    ok = [r for r in rs if r["status"] == 0]
+                    med = {k: statistics.median(r[k] for r in ok) for k in ok[0] if k != "status"} if ok else {}
+                    row = {"code": name, "stroke": stroke, "scale": scale, "size": round(512 * scale), "format": fmt,
+                           "n": args.n, "repeat": args.repeat, "runs_ok": len(ok),
+                           "failed_runs": [r["status"] for r in rs if r["status"]], **med, "runs": rs}
                     rows.append(row)
-                    print(f"| {name} | {stroke} | {scale:g} | {size}² | {fmt} | {med['wall_s']:.1f} | "
-                          f"{med['peak_rss_mb']:,} | {med['user_s'] + med['sys_s']:.1f} |", flush=True)
-    if args.json:
-        path = pathlib.Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"started": started, "cpus": os.cpu_count(), "n": args.n, "seed": args.seed,
-                                    "load_average_at_end": os.getloadavg(), "results": rows}, indent=2))
-        print(f"wrote {path}")
+                    print(f"  {name} {stroke} x{scale:g} {fmt}: " + (f"{med['wall_s']:.2f} s, {med['peak_rss_mb']} MB"
+                          if ok else "failed"), file=sys.stderr, flush=True)
+    results = {"n": args.n, "seed": args.seed, "baseline": args.baseline, "results": rows}
+    figures.save(args.json, results, timing=figures.WHOLE)
+    for table in tables(results).values():
+        print(table.markdown())
+    if any(r["failed_runs"] for r in rows):
+        raise SystemExit("some runs failed (left out of the figures)")
 
 
 if __name__ == "__main__":
