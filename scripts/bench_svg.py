@@ -11,17 +11,31 @@ the SVG's size, and the seconds to export and to rasterise it.
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
-import numpy as np
-import torch
+import figures
+
+
+def tables(results: dict) -> dict[str, figures.Table]:
+    """``svg``: per stroke type, the vector SVG's and the raster fallback's PSNR and size, and
+    rsvg-convert's time on the vector one."""
+    rows = results["results"]
+    table = []
+    for name in dict.fromkeys(r["stroke"] for r in rows):
+        vector = next((r for r in rows if r["stroke"] == name and r["mode"] == "vector"), None)
+        raster = next((r for r in rows if r["stroke"] == name and r["mode"] == "raster"), None)
+        table.append([name,
+                      f"{vector['psnr_db']:.2f} dB" if vector else "–", f"{vector['svg_kb']:,.0f} KB" if vector else "–",
+                      f"{raster['psnr_db']:.2f} dB" if raster else "–", f"{raster['svg_kb']:,.0f} KB" if raster else "–",
+                      f"{vector['rsvg_s']:.2f} s" if vector else "–"])
+    first = f"stroke type ({rows[0]['n']} strokes, {rows[0]['size']}², seed {rows[0]['seed']})" if rows else "stroke type"
+    return {"svg": figures.Table([first, "vector PSNR", "vector SVG", "raster fallback PSNR", "raster SVG",
+                                  "rsvg render (vector)"], table)}
 
 
 def rsvg_version(rsvg: str) -> str:
@@ -29,7 +43,9 @@ def rsvg_version(rsvg: str) -> str:
 
 
 def measure(stroke_type: str, n: int, size: int, seed: int, raster: bool, rsvg: str, work: pathlib.Path,
-            reference: np.ndarray, strokes) -> dict:
+            reference, strokes) -> dict:
+    import numpy as np
+
     from neuralpaint.export.svg import strokes_to_svg
     from neuralpaint.imagefiles import read_image
 
@@ -48,7 +64,10 @@ def measure(stroke_type: str, n: int, size: int, seed: int, raster: bool, rsvg: 
             "export_s": round(export_s, 2), "rsvg_s": round(rsvg_s, 2)}
 
 
-def main() -> None:
+def main() -> int:
+    import numpy as np
+    import torch
+
     from neuralpaint.canvas.render import render_painting
     from neuralpaint.export.svg import vector_types
     from neuralpaint.random_strokes import random_painting
@@ -67,7 +86,7 @@ def main() -> None:
         sys.exit("bench_svg: rsvg-convert not found (Debian: apt-get install librsvg2-bin)")
     torch.set_num_threads(args.threads)
 
-    rows = []
+    rows, failed = [], []
     print(f"{args.n} random strokes, {args.size}x{args.size}, seed {args.seed}; {rsvg_version(rsvg)}")
     print(f"{'stroke type':<15}{'mode':<8}{'PSNR dB':>9}{'SVG KB':>10}{'export s':>10}{'rsvg s':>8}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,18 +96,22 @@ def main() -> None:
                                      strokes.canvas_colour)
             reference = np.round(canvas.permute(1, 2, 0).numpy().astype(np.float64) * 255) / 255
             for raster in (False,) if args.no_raster else (False, True):
-                r = measure(stroke_type, args.n, args.size, args.seed, raster, rsvg, pathlib.Path(tmp),
-                            reference, strokes)
+                try:
+                    r = measure(stroke_type, args.n, args.size, args.seed, raster, rsvg, pathlib.Path(tmp),
+                                reference, strokes)
+                except Exception as e:  # a failed run is reported and left out of the results
+                    failed.append({"stroke": stroke_type, "raster": raster, "error": f"{type(e).__name__}: {e}"})
+                    print(f"{stroke_type:<15}{'raster' if raster else 'vector':<8}FAILED: {type(e).__name__}: {e}")
+                    continue
                 rows.append(r)
                 print(f"{r['stroke']:<15}{r['mode']:<8}{r['psnr_db']:>9.2f}{r['svg_kb']:>10,.1f}"
                       f"{r['export_s']:>10.2f}{r['rsvg_s']:>8.2f}")
-    out = pathlib.Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"rsvg": rsvg_version(rsvg), "torch": torch.__version__,
-                               "machine": platform.machine(), "threads": args.threads, "results": rows},
-                              indent=1) + "\n")
-    print(f"wrote {out}")
+    figures.save(args.json, {"rsvg": rsvg_version(rsvg), "threads": args.threads, "results": rows,
+                             "failed": failed},
+                 timing="export and rsvg-convert seconds: one inner timing of the export call and one "
+                 "rsvg-convert process per SVG")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
