@@ -23,18 +23,20 @@ Then, outside the timing, each result is measured against the painting it starte
     .venv/bin/python scripts/bench_stylize.py --photos astronaut --styles starry_night --modes palette colour
     .venv/bin/python scripts/bench_stylize.py --runner library --set softmax=false --json bench_results/x.json
 
-Prints a table and writes JSON (default ``bench_results/stylize.json``).
+Prints a table and writes JSON (default ``bench_results/stylize.json``); ``tables`` makes
+docs/style.md's two tables (``summary`` per mode, ``runs`` every run) from it.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import figures
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY_RUN = r"""
@@ -51,6 +53,38 @@ save_strokes(s, out + "_strokes.npz")
 write_image(out + ".png", render_painting(s.stroke(), s.params_tensor(), s.height, s.width, s.canvas_colour))
 print(json.dumps({"seconds": result.seconds, "backbone": result.backbone}))
 """
+
+
+# the issue's targets per mode (not measurements): wall seconds, and the colour distance at least halved
+TARGET_SECONDS = {"palette": 10, "colour": 60, "texture": 60}
+TARGET_COLOUR_RATIO = 0.5
+
+
+def tables(results: dict) -> dict[str, figures.Table]:
+    """``summary``: per mode, the worst and mean wall time, the ratios after/before of the colour
+    and Gram distances, SSIM and the re-render check, against the targets; ``runs``: every run."""
+    rows = results["rows"]
+    summary = []
+    for mode in dict.fromkeys(r["mode"] for r in rows):
+        sel = [r for r in rows if r["mode"] == mode]
+        wall_max, wall_mean = max(r["wall_s"] for r in sel), sum(r["wall_s"] for r in sel) / len(sel)
+        colour_worst = max(r["colour_after"] / r["colour_before"] for r in sel)
+        target = []
+        if mode in TARGET_SECONDS:
+            target.append(f"≤ {TARGET_SECONDS[mode]} s: {'met' if wall_max <= TARGET_SECONDS[mode] else 'missed'}")
+        target.append(f"colour distance at least halved: {'met' if colour_worst <= TARGET_COLOUR_RATIO else 'missed'}")
+        summary.append([mode, len(sel), f"{wall_max:.1f} s ({wall_mean:.1f} s)", f"{colour_worst:.2f}",
+                        f"{sum(r['style_after'] / r['style_before'] for r in sel) / len(sel):.2f}",
+                        f"{sum(r['ssim_before'] for r in sel) / len(sel):.3f} → {sum(r['ssim_after'] for r in sel) / len(sel):.3f}",
+                        f"{min(r['rerender_db'] for r in sel):.1f} dB", "; ".join(target)])
+    runs = [[r["photo"], r["style"], r["mode"], f"{r['wall_s']:.1f} s", r["backbone"],
+             f"{r['style_before']:.3f} → {r['style_after']:.3f}", f"{r['colour_before']:.2f} → {r['colour_after']:.2f}",
+             f"{r['ssim_before']:.3f} → {r['ssim_after']:.3f}"] for r in rows]
+    return {"summary": figures.Table(["mode", "runs", "wall, max (mean)", "colour distance after/before, worst",
+                                      "Gram distance after/before, mean", "SSIM vs photo, mean",
+                                      "re-render, min", "target"], summary, "lrrrrrrl"),
+            "runs": figures.Table(["photo", "style", "mode", "wall", "backbone", "Gram style distance",
+                                   "Lab colour distance", "SSIM vs photo"], runs, "lllrllll")}
 
 
 def ensure_painting(photo: str, folder: Path, strokes: int, size: int, threads: int) -> Path:
@@ -92,7 +126,7 @@ def run_one(runner: str, strokes: Path, style: Path, mode: str, out_dir: Path, s
     done = subprocess.run(cmd, capture_output=True, text=True, env=thread_env(threads), cwd=ROOT)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd[:6])} failed:\n{done.stderr[-2000:]}")
+        raise RuntimeError(f"{' '.join(cmd[:6])} failed:\n{done.stderr[-2000:]}")
     info = {}
     if runner == "library":
         info = json.loads(done.stdout.strip().splitlines()[-1])
@@ -147,7 +181,7 @@ def main(argv=None) -> int:
     from neuralpaint.style.stylize import as_image
 
     default_backbone = resolve_backbone("auto")[0]
-    rows = []
+    rows, failed = [], []
     header = (f"{'photo':10} {'style':14} {'mode':8} {'wall s':>7} {'backbone':18} {'style before→after':>20} "
               f"{'colour before→after':>20} {'SSIM before→after':>18} {'re-render dB':>12}")
     print(f"runner: {args.runner} ({'neuralpaint stylize command' if args.runner == 'cli' else 'library call in a fresh subprocess'}), "
@@ -163,8 +197,13 @@ def main(argv=None) -> int:
             style_path = ROOT / "style_images" / f"{style_name}.jpg"
             style_img = as_image(style_path, "style")
             for mode in args.modes:
-                seconds, png, npz, info = run_one(args.runner, strokes_path, style_path, mode, args.out, settings,
-                                                  args.threads)
+                try:
+                    seconds, png, npz, info = run_one(args.runner, strokes_path, style_path, mode, args.out, settings,
+                                                      args.threads)
+                except RuntimeError as e:  # a failed run is reported and left out of the results
+                    failed.append({"photo": photo_name, "style": style_name, "mode": mode, "error": str(e)})
+                    print(f"{photo_name:10} {style_name:14} {mode:8} FAILED: {e}", flush=True)
+                    continue
                 styled = load_strokes(npz)
                 backbone = styled.metadata.get("stylize", {}).get("backbone") or default_backbone
                 after = render_painting(styled.stroke(), styled.params_tensor(), styled.height, styled.width,
@@ -197,13 +236,12 @@ def main(argv=None) -> int:
         print(f"{mode:8} wall max {s['wall_s_max']:.1f} s (mean {s['wall_s_mean']:.1f}), colour after/before max "
               f"{s['colour_ratio_max']:.3f}, style after/before mean {s['style_ratio_mean']:.3f}, "
               f"SSIM after mean {s['ssim_after_mean']:.3f}, re-render min {s['rerender_db_min']:.1f} dB")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({
-        "runner": args.runner, "threads": args.threads, "cpus": os.cpu_count(), "machine": platform.machine(),
-        "torch_threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d %H:%M"),
-        "rows": rows, "summary": summary}, indent=1))
-    print(f"wrote {args.json}")
-    return 0
+    figures.save(args.json, {"runner": args.runner, "threads": args.threads,
+                             "torch_threads": torch.get_num_threads(), "rows": rows, "summary": summary,
+                             "failed": failed},
+                 timing=figures.WHOLE if args.runner == "cli" else
+                 "each run a library call in a fresh subprocess (start-up included)")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
