@@ -275,10 +275,33 @@ def test_sigint_with_worker_processes_records_the_finished_photos(photos, tmp_pa
     assert f"{6 - len(done)} painted, {len(done)} skipped, 0 failed" in stdout
 
 
+def test_a_worker_takes_sigint_only_while_painting_and_only_once(monkeypatch):
+    """Between photos a worker ignores SIGINT (the pool must not lose it); while painting the first
+    one interrupts the photo, and a second one does not cut its outputs short."""
+    from neuralpaint import batch
+
+    monkeypatch.setattr(batch, "_busy", False)
+    ignored(batch._on_interrupt)  # idle
+    monkeypatch.setattr(batch, "_busy", True)
+    with pytest.raises(KeyboardInterrupt):
+        batch._on_interrupt(signal.SIGINT, None)
+    ignored(batch._on_interrupt)  # the second
+
+
+def ignored(handler) -> None:
+    try:
+        handler(signal.SIGINT, None)
+    except KeyboardInterrupt:
+        pytest.fail("the worker did not ignore SIGINT")
+
+
 # ---- worker processes, the library, the other forms of --img ------------------------------------
 def test_paint_many_with_two_workers_gives_the_same_paintings(photos, painted, tmp_path):
-    results = list(neuralpaint.paint_many([photos], tmp_path / "out", jobs=2, animation=False, seed=0,
-                                          **LIBRARY_SETTINGS))
+    results = []
+    for result in neuralpaint.paint_many([photos], tmp_path / "out", jobs=2, animation=False, seed=0,
+                                         **LIBRARY_SETTINGS):
+        assert manifest(tmp_path / "out")[result.name]["status"] == "painted"  # recorded as it finishes
+        results.append(result)
     assert sorted(r.name for r in results) == list(NAMES)
     for r in results:
         assert isinstance(r, neuralpaint.PhotoResult)
@@ -291,6 +314,18 @@ def test_paint_many_with_two_workers_gives_the_same_paintings(photos, painted, t
     again = list(neuralpaint.paint_many(photos, tmp_path / "out", config, animation=False))
     assert [r.status for r in again] == ["skipped"] * 3
     assert all(r.psnr is not None and r.files for r in again)
+
+
+def test_results_are_recorded_as_each_photo_finishes_and_stopping_stops_the_batch(photos, painted, tmp_path):
+    out = tmp_path / "out"
+    results = neuralpaint.paint_many(photos, out, animation=False, **LIBRARY_SETTINGS)
+    first = next(results)
+    assert first.name == "astronaut" and first.status == "painted"
+    assert {name: e["status"] for name, e in manifest(out).items()} == {
+        "astronaut": "painted", "chelsea": "pending", "coffee": "pending"}
+    results.close()
+    assert sorted(p.name for p in out.iterdir()) == sorted(["manifest.json", *(p.name for p in first.files)])
+    same_painting(out, painted[0], "astronaut")
 
 
 @pytest.mark.parametrize("form", ["glob", "files", "folder and file"])
