@@ -203,8 +203,8 @@ class Batch:
 
     def record(self, result: PhotoResult) -> None:
         """Write the photo's result into the manifest (atomically)."""
-        self.manifest["photos"][result.name] = result_entry(result, self.sources[result.name] or {}, self.settings,
-                                                      self.out)
+        source = self.sources[result.name] or {}
+        self.manifest["photos"][result.name] = result_entry(result, source, self.settings, self.out)
         self.save()
 
     def save(self) -> None:
@@ -267,20 +267,23 @@ def run_batch(batch: Batch, jobs: int = DEFAULT_JOBS) -> Iterator[PhotoResult]:
         batch.manifest["photos"][name] = {**(batch.sources[name] or {}), "settings": batch.settings,
                                           "status": "pending"}
     batch.save()
-    runner = _in_process if jobs == 1 or len(batch.todo) == 1 else _in_workers
-    yield from runner(batch, min(jobs, len(batch.todo)))
-
-
-def _unreadable(batch: Batch, name: str) -> PhotoResult | None:
-    if batch.sources[name] is None:
-        path = batch._path(name)
-        return PhotoResult(path, name, "failed", error=f"{path}: cannot be read (it is gone, or not a file)")
-    return None
-
-
-def _in_process(batch: Batch, jobs: int) -> Iterator[PhotoResult]:
+    todo = []
     for name in batch.todo:
-        result = _unreadable(batch, name) or _attempt(batch._path(name), name, batch.out, batch.config, batch.options)
+        if batch.sources[name] is None:  # gone since it was found, or not a file
+            path = batch._path(name)
+            result = PhotoResult(path, name, "failed", error=f"{path}: cannot be read (it is gone, or not a file)")
+            batch.record(result)
+            yield result
+        else:
+            todo.append(name)
+    if todo:
+        runner = _in_process if jobs == 1 or len(todo) == 1 else _in_workers
+        yield from runner(batch, todo, min(jobs, len(todo)))
+
+
+def _in_process(batch: Batch, todo: list[str], jobs: int) -> Iterator[PhotoResult]:
+    for name in todo:
+        result = _attempt(batch._path(name), name, batch.out, batch.config, batch.options)
         batch.record(result)
         yield result
         if result.status == "interrupted":
@@ -293,7 +296,7 @@ def worker_threads(jobs: int) -> int:
     return max(1, cores // jobs)
 
 
-# in a worker process
+# ---- in a worker process ------------------------------------------------------------------------
 _stop = None  # the batch's stop event (a multiprocessing Event)
 _busy = False  # painting a photo: SIGINT interrupts it; between photos SIGINT is ignored
 
@@ -354,28 +357,28 @@ def _paint_in_worker(path: Path, name: str, out: Path, config, options: dict) ->
         _busy = False
 
 
-def _in_workers(batch: Batch, jobs: int) -> Iterator[PhotoResult]:
+def _in_workers(batch: Batch, todo: list[str], jobs: int) -> Iterator[PhotoResult]:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                                initargs=(worker_threads(jobs), stop))
-    pending = {}
-    for name in batch.todo:
-        failed = _unreadable(batch, name)
-        if failed is not None:
-            batch.record(failed)
-            yield failed
-            continue
-        pending[pool.submit(_paint_in_worker, batch._path(name), name, batch.out, batch.config, batch.options)] = name
+    pending = {pool.submit(_paint_in_worker, batch._path(name), name, batch.out, batch.config, batch.options): name
+               for name in todo}
     try:
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                pending.pop(future)
-                result = future.result()
+                name = pending.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:  # a worker was killed (out of memory?): no one knows which
+                    path = batch._path(name)  # photo did it, so every unfinished one fails; rerun them
+                    result = PhotoResult(path, name, "failed", error=f"{path}: the worker process painting it "
+                                         "ended abruptly (out of memory?); the next run tries it again")
                 batch.record(result)
                 yield result
                 if result.status == "interrupted":
