@@ -20,14 +20,16 @@ _LAZY = {
     "random_painting": ("random_strokes", "random_painting"),
     "stylize": ("style", "stylize"),
     "paint_video": ("video", "paint_video"),
+    "paint_many": ("batch", "paint_many"),
+    "PhotoResult": ("batch", "PhotoResult"),
     "load_strokes": ("strokesfile", "load_strokes"),
     "save_strokes": ("strokesfile", "save_strokes"),
     "Strokes": ("strokesfile", "Strokes"),
     "read_image": ("imagefiles.io", "read_image"),
 }
 
-__all__ = ["NeuralPaintError", "PaintConfig", "StrokeType", "Strokes", "get_stroke_type", "load_strokes", "paint",
-           "paint_video", "random_painting", "read_image", "render_strokes", "save_strokes", "stylize",
+__all__ = ["NeuralPaintError", "PaintConfig", "PhotoResult", "StrokeType", "Strokes", "get_stroke_type",
+           "load_strokes", "paint", "paint_many", "paint_video", "random_painting", "read_image", "render_strokes", "save_strokes", "stylize",
            "render_painting", "stroke_type_names", "__version__"]
 
 

@@ -4,16 +4,21 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import math
 from pathlib import Path
 
 from ..errors import NeuralPaintError
-from .common import Command, PROG, add_brush_argument, brush_options, check_output_dir, colour_text, one_line
+from .common import (Command, PROG, add_brush_argument, brush_options, check_output_dir, colour_text, int_at_least,
+                     one_line)
 
 
 def add_paint_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--img", required=True, type=Path, metavar="PATH",
-                   help="photo to paint: PNG, JPEG, ... (required)")
+    from ..batch import DEFAULT_JOBS
+
+    p.add_argument("--img", required=True, nargs="+", type=Path, metavar="PATH",
+                   help="photo to paint: PNG, JPEG, ... (required); or several, painted as a resumable "
+                   "batch: a folder (its photos), a quoted glob pattern ('photos/*.jpg') or several files")
+    p.add_argument("--jobs", type=int_at_least(1), default=DEFAULT_JOBS, metavar="N",
+                   help="in a batch, paint N photos at once in worker processes (default: %(default)s)")
     add_painting_arguments(p)
     p.add_argument("--out", type=Path, default=Path("output"), metavar="DIR",
                    help="directory for the outputs, created if needed (default: %(default)s)")
@@ -122,62 +127,107 @@ def paint_config_from_args(args: argparse.Namespace):
 
 
 def run_paint(args: argparse.Namespace) -> int:
-    import dataclasses
     import shlex
 
-    from ..canvas.render import render_painting
-    from ..imagefiles.io import read_image, write_image
-    from ..export.painting import write_painting
-    from ..painter import paint_image
+    from ..batch import is_batch, paint_file
+    from ..imagefiles.io import read_image
+
+    if len(args.img) > 1 or is_batch(args.img[0]):
+        return run_paint_batch(args)
+    start = time.perf_counter()
+    img = args.img[0]
+    cfg = paint_config_from_args(args)
+    image = read_image(img)
+    check_output_dir(args.out)  # fail now rather than after painting
+    style_cfg = style_config_from_args(args, cfg)  # checks the style image and settings before painting
+    command = shlex.join([PROG, *getattr(args, "_argv", sys.argv[1:])])
+    warn = lambda message: print(f"{PROG}: warning: {one_line(message)}", file=sys.stderr)  # noqa: E731
+    # the outputs are written even after Ctrl-C, with the strokes finished so far
+    result = paint_file(img, args.out, cfg, image=image, animation=not args.no_animation, svg=args.svg,
+                        style=args.style, style_config=style_cfg, command=command, progress=not args.quiet,
+                        warn=warn, started=start)
+    seconds, painted = result.seconds, result.painted_seconds
+    print(f"painted {img} with {result.strokes} {result.stroke_type} strokes at {result.width}x{result.height} "
+          f"pixels in {painted:.1f} s ({seconds:.1f} s with the outputs); PSNR {result.psnr:.2f} dB against the input")
+    if result.stages:
+        stages = ", ".join(f"{k.replace('_', ' ')} {v:.1f} s" for k, v in result.stages.items())
+        print(f"  stages: {stages}; outputs {seconds - painted:.1f} s")
+    for path in result.files:
+        print(f"  wrote {path}")
+    if result.status == "interrupted":
+        print(f"{PROG}: interrupted: the outputs hold the {result.strokes} of {cfg.max_strokes} strokes "
+              "finished before Ctrl-C", file=sys.stderr)
+        return 130
+    return 0
+
+
+def style_config_from_args(args: argparse.Namespace, cfg):
+    """The ``StylizeConfig`` of ``--style`` (None without it), the style image checked."""
+    if args.style is None:
+        return None
+    from ..style.stylize import read_style_image
+    from .stylize import stylize_config_from_args
+
+    read_style_image(args.style)
+    return stylize_config_from_args(args, cfg.device)
+
+
+def run_paint_batch(args: argparse.Namespace) -> int:
+    """``paint --img`` with several photos: one progress bar, a line per photo, a summary."""
+    import shlex
+
+    from tqdm import tqdm
+
+    from ..batch import prepare_batch, run_batch
 
     start = time.perf_counter()
     cfg = paint_config_from_args(args)
-    image = read_image(args.img)
-    check_output_dir(args.out)  # fail now rather than after painting
-    if args.style is not None:  # check the style image and settings before painting
-        from ..style.stylize import read_style_image
-        from .stylize import stylize_config_from_args
-
-        read_style_image(args.style)
-        style_cfg = stylize_config_from_args(args, cfg.device)
-    strokes, state, photo = paint_image(image, cfg, progress=not args.quiet)
-    painted = time.perf_counter() - start
-
-    # the outputs are written even after Ctrl-C, with the strokes finished so far
-    name = args.img.stem
-    out = args.out
-    H, W = photo.shape[1:]
+    check_output_dir(args.out)
+    style_cfg = style_config_from_args(args, cfg)
     command = shlex.join([PROG, *getattr(args, "_argv", sys.argv[1:])])
-    strokes = dataclasses.replace(strokes, metadata={**strokes.metadata, "source": str(args.img), "command": command})
-    if state.interrupted:  # the canvas may hold part of an unfinished level: render the strokes
-        final = render_painting(strokes.stroke(), strokes.params_tensor(photo.device), H, W, strokes.canvas_colour)
-    else:  # the painter's canvas is the engine's render of exactly these strokes
-        final = state.canvas
-
-    mse = (final - photo).pow(2).mean().item()
-    psnr = 10 * math.log10(1.0 / mse) if mse > 0 else math.inf
-    warn = lambda message: print(f"{PROG}: warning: {one_line(message)}", file=sys.stderr)  # noqa: E731
-    written = [write_image(out / f"{name}_input.png", photo)]
-    written += write_painting(strokes, out, name, final_name=f"{name}_final.png", final=final,
-                              animation=not args.no_animation, svg=args.svg, device=photo.device, warn=warn)
-    if args.style is not None and not state.interrupted:
-        from ..style import stylize_run
-
-        result = stylize_run(strokes, args.style, photo, style_cfg, progress=not args.quiet)
-        written += write_painting(result.strokes, out, f"{name}_stylized", animation=not args.no_animation,
-                                  svg=args.svg, device=photo.device, warn=warn)
-    seconds = time.perf_counter() - start
-    print(f"painted {args.img} with {strokes.n} {strokes.stroke_type} strokes at {W}x{H} pixels in "
-          f"{painted:.1f} s ({seconds:.1f} s with the outputs); PSNR {psnr:.2f} dB against the input")
-    if state.seconds:
-        stages = ", ".join(f"{k.replace('_', ' ')} {v:.1f} s" for k, v in state.seconds.items())
-        print(f"  stages: {stages}; outputs {seconds - painted:.1f} s")
-    for path in written:
-        print(f"  wrote {path}")
-    if state.interrupted:
-        print(f"{PROG}: interrupted: the outputs hold the {strokes.n} of {cfg.max_strokes} strokes "
-              "finished before Ctrl-C", file=sys.stderr)
+    batch = prepare_batch(args.img, args.out, cfg, animation=not args.no_animation, svg=args.svg,
+                          style=args.style, style_config=style_cfg, command=command)
+    counts = {"painted": 0, "skipped": 0, "failed": 0, "interrupted": 0}
+    failed, stopped, strokes = [], [], 0
+    bar = tqdm(total=len(batch.photos), initial=len(batch.done), unit="photo", desc="painting", disable=args.quiet,
+               file=sys.stderr)
+    results = run_batch(batch, args.jobs)
+    try:
+        for result in results:
+            counts[result.status] += 1
+            for message in result.warnings:
+                bar.write(f"{PROG}: warning: {result.path}: {one_line(message)}", file=sys.stderr)
+            if result.status == "interrupted":
+                stopped.append(result)
+            if result.status == "failed":
+                failed.append(result)
+                bar.write(f"{PROG}: error: {result.error}", file=sys.stderr)
+            elif result.status == "painted":
+                strokes += result.strokes
+                bar.write(f"painted {result.path} with {result.strokes} {result.stroke_type} strokes at "
+                          f"{result.width}x{result.height} pixels in {result.seconds:.1f} s; PSNR {result.psnr:.2f} dB",
+                          file=sys.stdout)
+            if result.status != "skipped":
+                bar.update(1)
+                bar.set_postfix_str(f"{strokes / max(time.perf_counter() - start, 1e-9):.0f} strokes/s")
+    except KeyboardInterrupt:
+        results.close()  # the workers stop; what they finished is recorded
+        bar.close()
+        print(f"{PROG}: interrupted: {counts['painted']} painted, {counts['skipped']} skipped and "
+              f"{counts['failed']} failed before Ctrl-C are recorded in {args.out / 'manifest.json'}; the same "
+              "command paints the rest", file=sys.stderr)
+        for result in stopped:
+            print(f"  {result.path}: its outputs hold the {result.strokes} of {cfg.max_strokes} strokes finished "
+                  "before Ctrl-C; it is painted again next time", file=sys.stderr)
         return 130
+    bar.close()
+    print(f"{counts['painted']} painted, {counts['skipped']} skipped, {counts['failed']} failed in "
+          f"{time.perf_counter() - start:.1f} s (outputs and manifest.json in {args.out})")
+    if failed:
+        print(f"{PROG}: {len(failed)} of {len(batch.photos)} photos failed:", file=sys.stderr)
+        for result in failed:
+            print(f"  {result.error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -192,10 +242,17 @@ COMMAND = Command(
     "  <name>_animated.mp4  and .gif: the painting stroke by stroke (not with --no-animation)\n"
     "  <name>.svg           the painting as an SVG of its strokes (with --svg)\n"
     "  <name>_stylized.png  and _stylized_strokes.npz, ...: the painting restyled (with --style)\n"
-    "Ctrl-C stops early and still writes them with the strokes finished so far (exit status 130).",
+    "Ctrl-C stops early and still writes them with the strokes finished so far (exit status 130).\n\n"
+    "Several photos (a folder, a quoted glob pattern, several files) are painted as a batch: the\n"
+    "same files for each, one progress bar, and --out/manifest.json, which records each photo's\n"
+    "settings and results, so that running the command again skips the photos already painted\n"
+    "with the same settings (Ctrl-C keeps every finished photo). A photo that cannot be painted\n"
+    "prints its error and the others go on (exit status 1 at the end). See docs/batch.md.",
     add_arguments=add_paint_arguments,
     run=run_paint,
     epilog="examples:\n  neuralpaint paint --img test_images/astronaut.png\n"
     "  neuralpaint paint --img photo.jpg --stroke markerpen --max-strokes 800 --size 768 --out out/\n"
-    "  neuralpaint paint --img photo.jpg --stroke rectangle --m-grid 4 --no-animation -q",
+    "  neuralpaint paint --img photo.jpg --stroke rectangle --m-grid 4 --no-animation -q\n"
+    "  neuralpaint paint --img photos/ --out painted/ --jobs 2\n"
+    "  neuralpaint paint --img 'photos/*.jpg' --stroke markerpen --size 256",
 )
