@@ -21,14 +21,14 @@ painter resizes them (``neuralpaint.photo.prepare_photo``):
   minus the first 20;
 * time per frame: paint-video's wall time / its frames, against one ``paint`` command's wall time.
 
-Prints a markdown table and writes the JSON (command line, date, settings, every figure).
-``--figures`` makes docs/video_strip.jpg and docs/video.gif from a run kept with ``--work``;
+Prints a markdown table and writes the JSON (command line, date, settings, every figure);
+``tables`` makes docs/video.md's tables from it (``clips``, ``targets``; ``tuning`` from the
+file ``--variants`` writes). ``--figures`` makes docs/video_strip.jpg and docs/video.gif from a run kept with ``--work``;
 ``--variants`` measures the quality of ``VideoConfig`` variants in-process (docs/video.md, tuning).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pathlib
 import shlex
@@ -38,6 +38,8 @@ import tempfile
 import time
 
 import numpy as np
+
+import figures
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 BUNNY = REPO / "test_images" / "bigbuckbunny_320x180.mp4"
@@ -204,19 +206,19 @@ def run_clip(name: str, work: pathlib.Path, frames: int | None, independent: int
     if len(coherent) != n or coherent[0].shape != inputs[0].shape:
         raise RuntimeError(f"{name}: {len(coherent)} painted frames of {coherent[0].shape}, "
                            f"expected {n} of {inputs[0].shape}")
-    figures = clip_figures(inputs, coherent, ind_frames)
+    figs = clip_figures(inputs, coherent, ind_frames)
     ind_wall = float(np.mean([r["wall_s"] for r in ind_runs]))
-    figures.update({
+    figs.update({
         "video_command": "neuralpaint " + shlex.join(vcmd), "independent_command": "neuralpaint " + shlex.join(icmd),
         "video_wall_s": vtime["wall_s"], "video_peak_rss_mb": vtime["peak_rss_mb"],
         "video_s_per_frame": vtime["wall_s"] / n, "independent_wall_s": ind_wall,
         "independent_peak_rss_mb": max(r["peak_rss_mb"] for r in ind_runs), "independent_runs": ind_runs,
     })
-    figures["time_ratio"] = figures["video_s_per_frame"] / ind_wall
-    return figures
+    figs["time_ratio"] = figs["video_s_per_frame"] / ind_wall
+    return figs
 
 
-def figures(work: pathlib.Path, strip_frames: list[int], gif_frames: int, strip: pathlib.Path,
+def make_figures(work: pathlib.Path, strip_frames: list[int], gif_frames: int, strip: pathlib.Path,
             gif: pathlib.Path) -> None:
     """From a bunny run kept in ``work``: ``strip`` (JPEG; rows input, independent, coherent;
     a column per frame of ``strip_frames``) and ``gif`` (the first ``gif_frames`` frames, the three
@@ -268,7 +270,7 @@ def tune(names: list[str], frames: int, independent_frames: int, variants: list[
     torch.set_num_threads(1)
     cfg = PaintConfig(size=SIZE, max_strokes=STROKES, device="cpu")
     renderer = make_renderer(cfg, torch.device("cpu"))
-    rows = []
+    rows, failed = [], []
     for name in names:
         with tempfile.TemporaryDirectory() as tmp:
             folder = pathlib.Path(tmp)
@@ -282,18 +284,91 @@ def tune(names: list[str], frames: int, independent_frames: int, variants: list[
             independent.append(render_painting(renderer.stroke, state.params.detach().numpy(), *photo.shape[1:],
                                                cfg.canvas_colour).transpose(1, 2, 0))
         for spec in variants:
-            video = VideoConfig(**eval(f"dict({spec})"))  # a benchmark's own command line
-            painted = [r.picture for r in paint_video(clip, dataclasses.replace(cfg), video)]
+            try:
+                video = VideoConfig(**eval(f"dict({spec})"))  # a benchmark's own command line
+                painted = [r.picture for r in paint_video(clip, dataclasses.replace(cfg), video)]
+            except Exception as e:  # a failed run is reported and left out of the results
+                failed.append({"clip": name, "variant": spec, "error": f"{type(e).__name__}: {e}"})
+                print(f"| {name} | {spec or 'defaults'} | FAILED: {type(e).__name__}: {e} |", flush=True)
+                continue
             fig = clip_figures(inputs, painted, independent)
             fig.pop("per_frame")
             rows.append({"clip": name, "variant": spec or "defaults", "video_config": dataclasses.asdict(video), **fig})
             print(f"| {name} | {spec or 'defaults'} | {fig['warp_ratio_independent']:.2f} | {fig['warp_ratio_input']:.2f} "
                   f"| {fig['warp_ratio_input_all']:.2f} | {fig['psnr_independent']:.2f} / {fig['psnr_coherent']:.2f} "
                   f"| {fig['psnr_coherent_all']:.2f} | {fig['drift_db']:+.2f} |", flush=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"command": shlex.join(["python", *sys.argv]), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-                               "frames": frames, "independent_frames": independent_frames, "rows": rows}, indent=2))
-    print(f"wrote {out}")
+    figures.save(out, {"frames": frames, "independent_frames": independent_frames, "rows": rows, "failed": failed},
+                 timing="quality only: nothing is timed (paint_video and paint_photo in this process, one thread)")
+    return 1 if failed else 0
+
+
+def tables(results: dict) -> dict[str, figures.Table]:
+    """From video.json: ``clips`` (per clip, over the frames both paintings cover and over the whole
+    clip) and ``targets`` (issue 22's, on the bunny clip); from video_tuning.json: ``tuning``."""
+    if "rows" in results:
+        return {"tuning": _tuning_table(results)}
+    clips = results["results"]
+    rows = []
+    for name, r in clips.items():
+        k = r["independent_frames"]
+        rows.append([f"{name}, frames 0–{k - 1}", f"{r['frames']} ({k})",
+                     f"{1e3 * r['warp_input']:.2f} / {1e3 * r['warp_independent']:.2f} / {1e3 * r['warp_coherent']:.2f}",
+                     f"{r['warp_ratio_independent']:.2f}", f"{r['warp_ratio_input']:.2f}",
+                     f"{r['psnr_independent']:.2f} / {r['psnr_coherent']:.2f}", "", "", "", ""])
+        rows.append([f"{name}, whole clip", f"{r['frames']}",
+                     f"{1e3 * r['warp_input_all']:.2f} / – / {1e3 * r['warp_coherent_all']:.2f}", "",
+                     f"{r['warp_ratio_input_all']:.2f}", f"– / {r['psnr_coherent_all']:.2f}", f"{r['drift_db']:+.2f}",
+                     f"{r['independent_wall_s']:.2f} / {r['video_s_per_frame']:.2f}", f"{r['time_ratio']:.2f}",
+                     f"{r['independent_peak_rss_mb']} / {r['video_peak_rss_mb']}"])
+    table = figures.Table(["clip", "frames (independent)", "warping error ×10⁻³: input / independent / paint-video",
+                           "paint-video ÷ independent", "paint-video ÷ input", "PSNR dB: independent / paint-video",
+                           "drift dB", "s per frame: `paint` / paint-video", "ratio",
+                           "peak RSS MB: `paint` / paint-video"], rows, "lllrrlrlrl")
+    out = {"clips": table}
+    if "bunny" in clips:
+        out["targets"] = _targets_table(clips, results["settings"])
+    return out
+
+
+def _targets_table(clips: dict, settings: dict) -> figures.Table:
+    """Issue 22's targets (constants of the issue, not measurements) against the bunny clip."""
+    r = clips["bunny"]
+    k, n, w = r["independent_frames"], r["frames"], r["drift_window"]
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "missed"
+
+    gain = r["psnr_coherent"] - r["psnr_independent"]
+    rows = [
+        ["warping error ≤ 0.35× the independent painting's", f"{r['warp_ratio_independent']:.2f}× (frames 0–{k - 1})",
+         verdict(r["warp_ratio_independent"] <= 0.35)],
+        ["… and within 1.3× the input video's own",
+         f"{r['warp_ratio_input']:.2f}× over frames 0–{k - 1}, {r['warp_ratio_input_all']:.2f}× over all {n} frames",
+         verdict(max(r["warp_ratio_input"], r["warp_ratio_input_all"]) <= 1.3)],
+        ["mean PSNR at least the independent painting's",
+         f"{r['psnr_coherent']:.2f} dB vs {r['psnr_independent']:.2f} dB (frames 0–{k - 1})",
+         f"{verdict(gain >= 0)} ({gain:+.2f} dB)"],
+        ["time per frame ≤ 0.3× one `paint` (whole commands)",
+         f"{r['video_s_per_frame']:.2f} s vs {r['independent_wall_s']:.2f} s: {r['time_ratio']:.2f}×",
+         verdict(r["time_ratio"] <= 0.3)],
+        [f"no drift over {n} frames: last {w} within 0.5 dB of the first {w}",
+         f"{r['drift_db']:+.2f} dB ({r['psnr_last']:.2f} vs {r['psnr_first']:.2f})", verdict(abs(r["drift_db"]) <= 0.5)],
+    ]
+    if "pan" in clips:
+        rows.append(["fast motion measured", "pan: the table above", "reported"])
+    return figures.Table([f"target (issue 22, bunny at {settings['size']} px, {settings['max_strokes']} "
+                          f"{settings['stroke']} strokes)", "measured", ""], rows, "lll")
+
+
+def _tuning_table(results: dict) -> figures.Table:
+    k, n = results["independent_frames"], results["frames"]
+    rows = [[r["clip"], "**defaults**" if r["variant"] == "defaults" else f"`{r['variant']}`",
+             f"{r['warp_ratio_independent']:.2f}", f"{r['warp_ratio_input']:.2f}", f"{r['warp_ratio_input_all']:.2f}",
+             f"{r['psnr_independent']:.2f} / {r['psnr_coherent']:.2f}", f"{r['psnr_coherent_all']:.2f}"]
+            for r in results["rows"]]
+    return figures.Table(["clip", "VideoConfig (changed from the defaults)", f"warp ÷ independent (1–{k - 1})",
+                          f"warp ÷ input (1–{k - 1})", f"warp ÷ input (1–{n - 1})",
+                          f"PSNR dB (0–{k - 1}): independent / paint-video", f"PSNR (0–{n - 1})"], rows, "ll")
 
 
 def table(results: dict) -> str:
@@ -312,7 +387,7 @@ def table(results: dict) -> str:
     return "\n".join(rows)
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", nargs="+", default=["bunny", "pan"], choices=["bunny", "pan"])
     ap.add_argument("--frames", type=int, default=None,
@@ -333,15 +408,14 @@ def main() -> None:
     if args.variants is not None:
         print("| clip | VideoConfig | warp ÷ independent | warp ÷ input | warp ÷ input (whole) | PSNR dB: independent / "
               "coherent | PSNR (whole) | drift dB |\n|---|---|---:|---:|---:|---|---:|---:|")
-        tune(args.clips, args.frames or 30, 8 if args.independent_frames == 24 else args.independent_frames,
-             args.variants, pathlib.Path("bench_results/video_tuning.json" if args.json == "bench_results/video.json"
-                                         else args.json))
-        return
+        return tune(args.clips, args.frames or 30, 8 if args.independent_frames == 24 else args.independent_frames,
+                    args.variants, pathlib.Path("bench_results/video_tuning.json" if args.json == "bench_results/video.json"
+                                                else args.json))
     if args.figures:
         docs = REPO / "docs"
-        figures(pathlib.Path(args.work), [0, 8, 16, 23], min(24, args.independent_frames), docs / "video_strip.jpg",
-                docs / "video.gif")
-        return
+        make_figures(pathlib.Path(args.work), [0, 8, 16, 23], min(24, args.independent_frames),
+                     docs / "video_strip.jpg", docs / "video.gif")
+        return 0
     if args.quick:
         args.frames, args.independent_frames = args.frames or 24, min(args.independent_frames, 6)
 
@@ -351,19 +425,21 @@ def main() -> None:
     subprocess.run([base[0], "-m", "neuralpaint.kernels"], env=env, cwd=work, check=True, capture_output=True)
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     load_start = os.getloadavg()
-    results = {name: run_clip(name, work, args.frames, args.independent_frames, shlex.split(args.video_args))
-               for name in args.clips}
+    results, failed = {}, {}
+    for name in args.clips:
+        try:
+            results[name] = run_clip(name, work, args.frames, args.independent_frames, shlex.split(args.video_args))
+        except Exception as e:  # a failed clip is reported and left out of the results
+            failed[name] = f"{type(e).__name__}: {e}"
+            print(f"{name}: FAILED: {failed[name]}", file=sys.stderr, flush=True)
     print(table(results))
     if args.json:
-        path = pathlib.Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({
-            "command": shlex.join(["python", *sys.argv]), "started": started, "cpus": os.cpu_count(),
-            "load_average_at_start": load_start, "load_average_at_end": os.getloadavg(),
+        figures.save(args.json, {
+            "started": started, "load_average_at_start": load_start,
             "settings": {"size": SIZE, "max_strokes": STROKES, "stroke": "oilpaintbrush", "work": str(work)},
-            "results": results}, indent=2))
-        print(f"wrote {path}")
+            "results": results, "failed": failed}, timing=figures.WHOLE + ", under /usr/bin/time")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
