@@ -24,7 +24,7 @@ Then, outside the timing, each result is measured against the painting it starte
     .venv/bin/python scripts/bench_stylize.py --runner library --set softmax=false --json bench_results/x.json
 
 Prints a table and writes JSON (default ``bench_results/stylize.json``); ``tables`` makes
-docs/style.md's two tables (``summary`` per mode, ``runs`` every run) from it.
+docs/style.md's two tables (``modes`` per mode, ``runs`` every run) from it.
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ TARGET_COLOUR_RATIO = 0.5
 
 
 def tables(results: dict) -> dict[str, figures.Table]:
-    """``summary``: per mode, the worst and mean wall time, the ratios after/before of the colour
+    """``modes``: per mode, the worst and mean wall time, the ratios after/before of the colour
     and Gram distances, SSIM and the re-render check, against the targets; ``runs``: every run."""
     rows = results["rows"]
     summary = []
@@ -80,7 +80,7 @@ def tables(results: dict) -> dict[str, figures.Table]:
     runs = [[r["photo"], r["style"], r["mode"], f"{r['wall_s']:.1f} s", r["backbone"],
              f"{r['style_before']:.3f} → {r['style_after']:.3f}", f"{r['colour_before']:.2f} → {r['colour_after']:.2f}",
              f"{r['ssim_before']:.3f} → {r['ssim_after']:.3f}"] for r in rows]
-    return {"summary": figures.Table(["mode", "runs", "wall, max (mean)", "colour distance after/before, worst",
+    return {"modes": figures.Table(["mode", "runs", "wall, max (mean)", "colour distance after/before, worst",
                                       "Gram distance after/before, mean", "SSIM vs photo, mean",
                                       "re-render, min", "target"], summary, "lrrrrrrl"),
             "runs": figures.Table(["photo", "style", "mode", "wall", "backbone", "Gram style distance",
