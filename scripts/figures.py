@@ -155,8 +155,19 @@ def doc_files() -> list[pathlib.Path]:
     return files
 
 
-def regenerate(text: str) -> str:
-    return BLOCK.sub(lambda m: f"<!-- figures: {m[1]} {m[2]} -->\n{block(m[1], m[2])}<!-- /figures -->", text)
+def regenerate(text: str, problems: list[str] | None = None) -> str:
+    """``text`` with every figures block regenerated; a block that cannot be (its file is missing
+    or lacks a key) is left as it was and reported in ``problems`` (or raises without a list)."""
+    def one(m: re.Match) -> str:
+        try:
+            return f"<!-- figures: {m[1]} {m[2]} -->\n{block(m[1], m[2])}<!-- /figures -->"
+        except (ValueError, KeyError, TypeError) as e:
+            if problems is None:
+                raise
+            problems.append(f"{m[1]} {m[2]}: {type(e).__name__}: {e}")
+            return m[0]
+
+    return BLOCK.sub(one, text)
 
 
 def check() -> list[str]:
@@ -187,12 +198,16 @@ def main() -> None:
         for p in problems:
             print(p, file=sys.stderr)
         raise SystemExit(1 if problems else 0)
+    problems: list[str] = []
     for path in doc_files():
         text = path.read_text()
-        new = regenerate(text)
+        new = regenerate(text, problems)
         if new != text:
             path.write_text(new)
             print(f"updated {_relative(path)}")
+    for p in problems:
+        print(f"not regenerated: {p}", file=sys.stderr)
+    raise SystemExit(1 if problems else 0)
 
 
 if __name__ == "__main__":

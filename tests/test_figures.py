@@ -97,3 +97,33 @@ def test_bench_all_quick_writes_results_files_with_their_tables(name, tmp_path):
     assert results["command"].startswith("python scripts/bench_") and str(tmp_path) in results["command"]
     tables = figures.load_tables(tmp_path / f"{name}.json")
     assert tables and all(t.rows for t in tables.values())
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor for a markdown heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_links_between_the_docs_resolve_to_files_and_headings():
+    broken = []
+    files = figures.doc_files() + [ROOT / "checkpoints" / "README.md", ROOT / "CHANGELOG.md"]
+    for path in files:
+        for target, anchor in re.findall(r"\]\(([^)#\s]*\.md)?(?:#([^)\s]+))?\)", path.read_text()):
+            if not target and not anchor:
+                continue
+            dest = (path.parent / target).resolve() if target else path
+            if not dest.is_file():
+                broken.append(f"{path.relative_to(ROOT)}: {target} does not exist")
+            elif anchor:
+                headings = {_anchor(h) for h in re.findall(r"^#+ (.*)$", dest.read_text(), re.M)}
+                if anchor not in headings:
+                    broken.append(f"{path.relative_to(ROOT)}: #{anchor} is not a heading of {target or path.name}")
+    assert not broken, "\n".join(broken)
+
+
+def test_every_results_file_is_shown_in_the_docs():
+    shown = {m[1] for path in figures.doc_files() for m in figures.BLOCK.finditer(path.read_text())}
+    unused = [f"bench_results/{p.name}" for p in sorted((ROOT / "bench_results").glob("*.json"))
+              if f"bench_results/{p.name}" not in shown]
+    assert not unused, f"results files no table shows: {unused}"
