@@ -29,7 +29,14 @@ def torchrun(tmp_path: Path, *args) -> subprocess.CompletedProcess:
 
 
 def writers(tmp_path: Path) -> list[tuple[str, str]]:
-    return [tuple(line.split()) for line in (tmp_path / "probe.log").read_text().splitlines()]
+    """``(rank, file name)`` for each checkpoint or state file written."""
+    return [tuple(line.split()) for line in (tmp_path / "probe.log").read_text().splitlines() if " weights " not in line]
+
+
+def weights(tmp_path: Path) -> dict[str, str]:
+    """Each rank's weights at the end (a checksum)."""
+    return dict(line.split(" weights ") for line in (tmp_path / "probe.log").read_text().splitlines()
+                if " weights " in line)
 
 
 def test_two_processes_train_one_run_and_resume_it(tmp_path):
@@ -47,6 +54,8 @@ def test_two_processes_train_one_run_and_resume_it(tmp_path):
     assert state["step"] == 30 and len(state["rank_generators"]) == 2
     assert not torch.equal(state["rank_generators"][0], state["rank_generators"][1])  # each rank its own strokes
     assert read_checkpoint(run / "last.pt")["steps"] == 30
+    checksums = weights(tmp_path)  # gradients averaged: the ranks' weights stay identical
+    assert set(checksums) == {"0", "1"} and checksums["0"] == checksums["1"], checksums
 
     (tmp_path / "probe.log").unlink()
     again = torchrun(tmp_path, "--steps", "40", "--resume")
@@ -57,3 +66,5 @@ def test_two_processes_train_one_run_and_resume_it(tmp_path):
     assert read_checkpoint(run / "last.pt")["steps"] == 40
     assert torch.load(run / "state.pt", weights_only=True)["step"] == 40
     assert {rank for rank, _ in writers(tmp_path)} == {"0"}
+    checksums = weights(tmp_path)
+    assert set(checksums) == {"0", "1"} and checksums["0"] == checksums["1"], checksums
