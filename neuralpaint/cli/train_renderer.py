@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -46,6 +47,8 @@ def add_train_renderer_arguments(p: argparse.ArgumentParser) -> None:
 def _run_train_gan(args: argparse.Namespace) -> int:
     from ..training.train_gan import GanConfig, train_gan
 
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        raise NeuralPaintError("--net gan trains in one process: run it without torchrun")
     phases = (1, 2, 3) if args.phase == "all" else (int(args.phase),)
     steps = {}
     if args.steps is not None:
