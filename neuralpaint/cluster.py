@@ -60,9 +60,22 @@ def connect(address: str, timeout: float | None = None):
     line) when ``distributed`` is missing or the scheduler cannot be reached in ``timeout`` seconds."""
     distributed = require("distributed", "--cluster (painting on Dask workers)")
     timeout = CONNECT_TIMEOUT if timeout is None else timeout
+    started = []
+
+    class Client(distributed.Client):
+        def __init__(self, *args, **kwargs):
+            started.append(self)
+            super().__init__(*args, **kwargs)
+
     try:
-        return distributed.Client(address, timeout=timeout, set_as_default=False)
+        return Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError, TypeError) as err:
+        for client in started:  # closed now, not by its __del__ at exit (which prints a traceback)
+            try:
+                client.close(timeout=1)
+            except Exception:  # noqa: BLE001 -- it never connected: nothing to say
+                pass
+            client.status = "closed"
         raise NeuralPaintError(f"cannot connect to the Dask scheduler at {address} within {timeout:g} s "
                                f"({one_line(err) if str(err) else type(err).__name__})") from None
 

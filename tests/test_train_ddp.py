@@ -68,3 +68,13 @@ def test_two_processes_train_one_run_and_resume_it(tmp_path):
     assert {rank for rank, _ in writers(tmp_path)} == {"0"}
     checksums = weights(tmp_path)
     assert set(checksums) == {"0", "1"} and checksums["0"] == checksums["1"], checksums
+
+
+def test_the_gan_renderer_under_torchrun_is_an_error(tmp_path, monkeypatch, capsys):
+    from neuralpaint.cli import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    status = main(["train-renderer", "--stroke", "rectangle", "--net", "gan", "--data", str(tmp_path),
+                   "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert status == 2 and "without torchrun" in err and "Traceback" not in err

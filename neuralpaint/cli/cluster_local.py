@@ -23,9 +23,9 @@ def add_cluster_local_arguments(p: argparse.ArgumentParser) -> None:
 def run_cluster_local(args: argparse.Namespace) -> int:
     from ..cluster import local_cluster
 
+    cluster = local_cluster(args.workers, args.threads_per_worker, args.port, args.dashboard_port)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    cluster = local_cluster(args.workers, args.threads_per_worker, args.port, args.dashboard_port)
     try:
         print(f"Dask scheduler at {cluster.scheduler_address} with {args.workers} workers of "
               f"{args.threads_per_worker} thread(s)", flush=True)

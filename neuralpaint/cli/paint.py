@@ -209,6 +209,8 @@ def run_paint_batch(args: argparse.Namespace) -> int:
     bar = tqdm(total=len(batch.photos), initial=len(batch.done), unit="photo", desc="painting", disable=args.quiet,
                file=sys.stderr)
     results = run_batch(batch, args.jobs or DEFAULT_JOBS, runner)
+    if runner is not None:  # closed by the runner, unless nothing reached it
+        results = _closing(results, runner.client)
     try:
         for result in results:
             counts[result.status] += 1
@@ -246,6 +248,15 @@ def run_paint_batch(args: argparse.Namespace) -> int:
             print(f"  {result.error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _closing(results, client):
+    """``results``, then ``client`` closed (a generator, so that ``close()`` stops both)."""
+    try:
+        yield from results
+    finally:
+        results.close()
+        client.close()
 
 
 COMMAND = Command(
