@@ -185,3 +185,28 @@ def test_cluster_local_runs_until_ctrl_c():
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_stopping_early_records_the_finished_photos_and_cancels_the_rest(photos, cluster, tmp_path):
+    """What Ctrl-C does: the iteration stops, the finished photo is recorded, the others stay
+    ``pending`` and leave the cluster; the same batch run again paints only those."""
+    from neuralpaint.batch import prepare_batch, run_batch
+    from test_batch import LIBRARY_SETTINGS
+
+    out = tmp_path / "out"
+    runner = cluster_module.cluster_runner(cluster.scheduler_address)
+    results = run_batch(prepare_batch([photos], out, animation=False, **LIBRARY_SETTINGS), runner=runner)
+    first = next(results)
+    results.close()
+    assert first.status == "painted" and runner.client.status == "closed"
+    statuses = {name: entry["status"] for name, entry in manifest(out).items()}
+    assert statuses[first.name] == "painted" and sorted(statuses.values()).count("pending") == 3
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        deadline = time.monotonic() + 20
+        while any(client.processing().values()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(client.processing().values())  # cancelled, not left running
+    again = run_batch(prepare_batch([photos], out, animation=False, **LIBRARY_SETTINGS),
+                      runner=cluster_module.cluster_runner(cluster.scheduler_address))
+    assert sorted(r.status for r in again) == ["painted"] * 3 + ["skipped"]
+    assert files_of(out) == expected_files()
