@@ -68,8 +68,6 @@ def paint_file(path: str | os.PathLike, out: str | os.PathLike, config, *, name:
     (``animation``), ``<name>.svg`` (``svg``) and the ``_stylized`` outputs (``style``) into ``out``:
     what ``neuralpaint paint`` writes. After Ctrl-C in the painter the outputs hold the strokes
     finished so far and the status is ``interrupted``. ``NeuralPaintError`` on bad input."""
-    import dataclasses as dc
-
     from .canvas.render import render_painting
     from .export.painting import write_painting
     from .imagefiles.io import read_image, write_image
@@ -88,7 +86,7 @@ def paint_file(path: str | os.PathLike, out: str | os.PathLike, config, *, name:
     metadata = {**strokes.metadata, "source": str(path)}
     if command is not None:
         metadata["command"] = command
-    strokes = dc.replace(strokes, metadata=metadata)
+    strokes = dataclasses.replace(strokes, metadata=metadata)
     if state.interrupted:  # the canvas may hold part of an unfinished level: render the strokes
         final = render_painting(strokes.stroke(), strokes.params_tensor(photo.device), H, W, strokes.canvas_colour)
     else:  # the painter's canvas is the engine's render of exactly these strokes
@@ -257,8 +255,9 @@ def paint_many(paths, out_dir: str | os.PathLike, config=None, *, jobs: int = DE
     return run_batch(batch, jobs)
 
 
-def run_batch(batch: Batch, jobs: int = DEFAULT_JOBS) -> Iterator[PhotoResult]:
-    """The results of a prepared batch, as each photo finishes (see ``paint_many``)."""
+def run_batch(batch: Batch, jobs: int = DEFAULT_JOBS, runner=None) -> Iterator[PhotoResult]:
+    """The results of a prepared batch, as each photo finishes (see ``paint_many``). ``runner(batch,
+    names, jobs)``: paints the photos elsewhere (``neuralpaint.cluster``: on Dask workers)."""
     for name in batch.done:
         yield batch.skipped(name)
     if not batch.todo:
@@ -277,7 +276,7 @@ def run_batch(batch: Batch, jobs: int = DEFAULT_JOBS) -> Iterator[PhotoResult]:
         else:
             todo.append(name)
     if todo:
-        runner = _in_process if jobs == 1 or len(todo) == 1 else _in_workers
+        runner = runner or (_in_process if jobs == 1 or len(todo) == 1 else _in_workers)
         yield from runner(batch, todo, min(jobs, len(todo)))
 
 

@@ -9,7 +9,8 @@
 #   tests check SVG export; libgomp1 (OpenMP) for numba's thread pool. If they cannot be
 #   installed, setup warns and the features (and their tests) that need them say so; everything
 #   else works.
-# - Python packages: the project with its test and style extras (pip install -e ".[test,style]"),
+# - Python packages: the project with its test, style and cluster (Dask) extras
+#   (pip install -e ".[test,style,cluster]"),
 #   then the compiled CPU kernels (numba, cached on disk: about 30 s once).
 #   The venv sees the system's site-packages, so an already-installed torch is reused.
 set -euo pipefail
@@ -45,7 +46,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     || echo "setup: WARNING: could not install ${missing[*]}; MyPaint strokes and SVG checks (libmypaint, rsvg-convert) or the OpenMP thread pool (libgomp1) will be unavailable" >&2
 fi
 
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,style]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,style,cluster]"
 # compile the CPU kernels now (numba caches them on disk), not during the first painting
 .venv/bin/python -m neuralpaint.kernels
 echo "setup: ready ($(.venv/bin/python -c 'import torch, neuralpaint; print("neuralpaint", neuralpaint.__version__, "torch", torch.__version__)'))"

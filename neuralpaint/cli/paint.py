@@ -17,8 +17,15 @@ def add_paint_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--img", required=True, nargs="+", type=Path, metavar="PATH",
                    help="photo to paint: PNG, JPEG, ... (required); or several, painted as a resumable "
                    "batch: a folder (its photos), a quoted glob pattern ('photos/*.jpg') or several files")
-    p.add_argument("--jobs", type=int_at_least(1), default=DEFAULT_JOBS, metavar="N",
-                   help="in a batch, paint N photos at once in worker processes (default: %(default)s)")
+    p.add_argument("--jobs", type=int_at_least(1), default=None, metavar="N",
+                   help=f"in a batch, paint N photos at once in worker processes (default: {DEFAULT_JOBS})")
+    p.add_argument("--cluster", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="paint the photos on the workers of the Dask cluster whose scheduler is at ADDRESS "
+                   "(tcp://host:8786); --cluster alone reads $DASK_SCHEDULER_ADDRESS. Needs "
+                   "'neuralpaint[cluster]'; see docs/cluster.md")
+    p.add_argument("--outputs-on-workers", action="store_true",
+                   help="with --cluster, the workers write the outputs into --out themselves (a folder they "
+                   "all see at the same path) instead of sending them back")
     add_painting_arguments(p)
     p.add_argument("--out", type=Path, default=Path("output"), metavar="DIR",
                    help="directory for the outputs, created if needed (default: %(default)s)")
@@ -132,7 +139,7 @@ def run_paint(args: argparse.Namespace) -> int:
     from ..batch import is_batch, paint_file
     from ..imagefiles.io import read_image
 
-    if len(args.img) > 1 or is_batch(args.img[0]):
+    if len(args.img) > 1 or is_batch(args.img[0]) or args.cluster is not None:
         return run_paint_batch(args)
     start = time.perf_counter()
     img = args.img[0]
@@ -178,20 +185,32 @@ def run_paint_batch(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from ..batch import prepare_batch, run_batch
+    from ..batch import DEFAULT_JOBS, prepare_batch, run_batch
 
     start = time.perf_counter()
+    if args.cluster is None and args.outputs_on_workers:
+        raise NeuralPaintError("--outputs-on-workers applies only with --cluster")
+    if args.cluster is not None and args.jobs is not None:
+        raise NeuralPaintError("--jobs does not apply with --cluster: the cluster's workers and threads decide "
+                               "how many photos are painted at once")
     cfg = paint_config_from_args(args)
     check_output_dir(args.out)
     style_cfg = style_config_from_args(args, cfg)
     command = shlex.join([PROG, *getattr(args, "_argv", sys.argv[1:])])
     batch = prepare_batch(args.img, args.out, cfg, animation=not args.no_animation, svg=args.svg,
                           style=args.style, style_config=style_cfg, command=command)
+    runner = None
+    if args.cluster is not None and batch.todo:
+        from ..cluster import cluster_address, cluster_runner
+
+        runner = cluster_runner(cluster_address(args.cluster), outputs_on_workers=args.outputs_on_workers)
     counts = {"painted": 0, "skipped": 0, "failed": 0, "interrupted": 0}
     failed, stopped, strokes = [], [], 0
     bar = tqdm(total=len(batch.photos), initial=len(batch.done), unit="photo", desc="painting", disable=args.quiet,
                file=sys.stderr)
-    results = run_batch(batch, args.jobs)
+    results = run_batch(batch, args.jobs or DEFAULT_JOBS, runner)
+    if runner is not None:  # closed by the runner, unless nothing reached it
+        results = _closing(results, runner.client)
     try:
         for result in results:
             counts[result.status] += 1
@@ -231,6 +250,15 @@ def run_paint_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _closing(results, client):
+    """``results``, then ``client`` closed (a generator, so that ``close()`` stops both)."""
+    try:
+        yield from results
+    finally:
+        results.close()
+        client.close()
+
+
 COMMAND = Command(
     name="paint",
     summary="paint a photo with brush strokes (strokes file, final image, animation)",
@@ -254,5 +282,6 @@ COMMAND = Command(
     "  neuralpaint paint --img photo.jpg --stroke markerpen --max-strokes 800 --size 768 --out out/\n"
     "  neuralpaint paint --img photo.jpg --stroke rectangle --m-grid 4 --no-animation -q\n"
     "  neuralpaint paint --img photos/ --out painted/ --jobs 2\n"
+    "  neuralpaint paint --img photos/ --out painted/ --cluster tcp://scheduler:8786\n"
     "  neuralpaint paint --img 'photos/*.jpg' --stroke markerpen --size 256",
 )

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -46,6 +47,8 @@ def add_train_renderer_arguments(p: argparse.ArgumentParser) -> None:
 def _run_train_gan(args: argparse.Namespace) -> int:
     from ..training.train_gan import GanConfig, train_gan
 
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        raise NeuralPaintError("--net gan trains in one process: run it without torchrun")
     phases = (1, 2, 3) if args.phase == "all" else (int(args.phase),)
     steps = {}
     if args.steps is not None:
@@ -80,6 +83,8 @@ def run_train_renderer(args: argparse.Namespace) -> int:
                                 batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device)
     out = args.out or Path("runs") / f"{cfg.stroke}-{cfg.net}"
     result = train_renderer(cfg, out, resume=args.resume, progress=not args.quiet)
+    if not result["master"]:  # under torchrun, rank 0 alone reports
+        return 0
     print(f"trained {cfg.stroke}/{cfg.net} for {result['steps']} steps: held-out PSNR {result.get('psnr', float('nan')):.2f} dB "
           f"(best {result['best_psnr']:.2f} dB); best weights in {out / 'best.pt'}")
     return 0
@@ -90,10 +95,13 @@ COMMAND = Command(
     summary="train a neural renderer to imitate a stroke engine",
     description="Train a renderer net on strokes drawn and rendered on the fly by the stroke "
     "type's engine.\nSaves best.pt (float16), last.pt and state.pt in --out; Ctrl-C saves too, "
-    "and --resume continues.",
+    "and --resume continues.\n"
+    "Under torchrun (torchrun --nproc_per_node N -m neuralpaint train-renderer ...) N processes\n"
+    "train together with DistributedDataParallel (gloo on CPU, nccl on CUDA); rank 0 writes the files.",
     add_arguments=add_train_renderer_arguments,
     run=run_train_renderer,
     epilog="examples:\n  neuralpaint train-renderer --stroke oilpaintbrush --steps 20000\n"
     "  neuralpaint train-renderer --stroke oilpaintbrush --resume   # after an interruption\n"
+    "  torchrun --standalone --nproc_per_node 2 -m neuralpaint train-renderer --stroke rectangle --device cpu\n"
     "  neuralpaint train-renderer --stroke mypaint --net gan --data data/mypaint   # GAN renderer, 3 phases",
 )

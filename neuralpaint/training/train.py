@@ -8,6 +8,10 @@ best held-out PSNR, ``last.pt`` and ``state.pt`` (weights, optimiser, scheduler,
 are written at least every ``save_every_seconds`` and on Ctrl-C, so ``resume=True`` continues
 where a run stopped.
 
+Under ``torchrun`` (``training/ddp.py``) each process draws its own strokes (sampler seeded with
+``seed + rank``), DistributedDataParallel averages the gradients, and rank 0 alone evaluates,
+logs and writes the files; ``state.pt`` then also holds every rank's sampler state.
+
 Run directory::
 
     OUT/best.pt  OUT/last.pt  OUT/state.pt  OUT/log.jsonl  OUT/samples/step_000500.png
@@ -157,10 +161,12 @@ def sample_grid(net: RendererNet, stroke: StrokeType, params: Tensor) -> Tensor:
 
 
 def _save_state(path: Path, net, opt, sched, gen: torch.Generator, step: int, best: float,
-                elapsed: float, cfg: TrainConfig) -> None:
+                elapsed: float, cfg: TrainConfig, generators: list | None = None) -> None:
     payload = {"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                "generator": gen.get_state(), "step": step, "best": best, "elapsed": elapsed,
                "config": dataclasses.asdict(cfg)}
+    if generators is not None:  # several processes: every rank's sampler, by rank
+        payload["rank_generators"] = generators
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
@@ -169,20 +175,31 @@ def train_renderer(cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: bool
                    progress: bool = True) -> dict:
     """Train (or, with ``resume``, continue training) a renderer net; returns the final held-out
     metrics, with ``steps`` and ``best_psnr``. See the module docstring for the files written."""
+    from .ddp import ddp_setup, ddp_teardown
+
+    ddp = ddp_setup(cfg.device)  # None in one process; under torchrun: rank, world size, device
+    try:
+        return _train(cfg, Path(out_dir), resume, progress, ddp)
+    finally:
+        ddp_teardown(ddp)
+
+
+def _train(cfg: TrainConfig, out: Path, resume: bool, progress: bool, ddp) -> dict:
     from tqdm import tqdm
 
     from ..imagefiles.io import write_image
 
-    out = Path(out_dir)
+    rank, master = (ddp.rank, ddp.master) if ddp else (0, True)
     out.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(cfg.device)
+    device = ddp.device if ddp else resolve_device(cfg.device)
     stroke = get_stroke_type(cfg.stroke, **cfg.stroke_options)
     torch.manual_seed(cfg.seed)
     net = build_net(renderer_config(cfg.net, stroke.n_params, stroke.shape.stop, **cfg.net_overrides)).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=cfg.betas)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_decay_steps, gamma=cfg.lr_decay_gamma)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed + rank)  # each rank draws its own strokes
     step, best, elapsed = 0, -math.inf, 0.0
+    generators = None  # every rank's sampler state at the last save (several processes)
 
     state_path = out / "state.pt"
     if resume:
@@ -196,28 +213,41 @@ def train_renderer(cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: bool
         net.load_state_dict(state["net"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
-        gen.set_state(state["generator"])
         step, best, elapsed = state["step"], state["best"], state["elapsed"]
+        generators = state.get("rank_generators")
+        if ddp and generators is not None and len(generators) == ddp.world_size:
+            gen.set_state(generators[rank])
+        elif rank == 0:
+            gen.set_state(state["generator"])
+        else:  # saved by another number of processes: a fresh sampler for this rank and step
+            gen.manual_seed(cfg.seed + rank + 1_000_003 * step)
     elif state_path.exists():
         raise NeuralPaintError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
 
     size = net.cfg.size
     val_params = stroke.sample(cfg.val_size, torch.Generator().manual_seed(cfg.val_seed)).to(device)
     use_amp = cfg.amp and device.type == "cuda"
-    log = (out / "log.jsonl").open("a")
+    log = (out / "log.jsonl").open("a") if master else None
     metrics: dict = {}
     last_save = time.monotonic()
     run_start = time.monotonic() - elapsed
-    bar = tqdm(total=cfg.steps, initial=step, disable=not progress, desc=f"{cfg.stroke}/{cfg.net}", unit="step")
+    bar = tqdm(total=cfg.steps, initial=step, disable=not progress or not master, desc=f"{cfg.stroke}/{cfg.net}",
+               unit="step")
 
-    def save_all():
-        nonlocal last_save
+    def save_all(gather: bool = True):
+        nonlocal last_save, generators
         now = time.monotonic() - run_start
-        save_checkpoint(out / "last.pt", net, stroke, steps=step, val=metrics, train_config=dataclasses.asdict(cfg),
-                        device=str(device))
-        _save_state(state_path, net, opt, sched, gen, step, best, now, cfg)
+        if ddp and gather:  # not after Ctrl-C, when the other ranks may be gone: their last saved state
+            generators = ddp.gather(gen.get_state())
+        if master:
+            save_checkpoint(out / "last.pt", net, stroke, steps=step, val=metrics,
+                            train_config=dataclasses.asdict(cfg), device=str(device))
+            if ddp and generators is not None:
+                generators[0] = gen.get_state()
+            _save_state(state_path, net, opt, sched, gen, step, best, now, cfg, generators if ddp else None)
         last_save = time.monotonic()
 
+    model = ddp.wrap(net) if ddp else net  # DistributedDataParallel averages the gradients
     net.train()
     unfinished = None
     try:
@@ -227,7 +257,7 @@ def train_renderer(cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: bool
             with torch.no_grad():
                 gt_colour, gt_mask = ground_truth(stroke, params, size)
             with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
-                colour, mask = net(params)
+                colour, mask = model(params)
             colour, mask = colour.float(), mask.float()
             loss = F.mse_loss(colour * mask, gt_colour * gt_mask) + F.mse_loss(mask, gt_mask)
             opt.zero_grad(set_to_none=True)
@@ -239,27 +269,32 @@ def train_renderer(cfg: TrainConfig, out_dir: str | os.PathLike, *, resume: bool
             bar.update(1)
 
             if step % cfg.eval_every == 0 or step == cfg.steps:
-                metrics = evaluate(net, stroke, val_params)
-                record = {"step": step, "loss": round(loss.item(), 6), "lr": sched.get_last_lr()[0],
-                          "seconds": round(time.monotonic() - run_start, 1), **metrics}
-                log.write(json.dumps(record) + "\n")
-                log.flush()
-                bar.set_postfix(loss=f"{loss.item():.4f}", psnr=f"{metrics['psnr']:.2f}")
-                if metrics["psnr"] > best:
-                    best = metrics["psnr"]
-                    save_checkpoint(out / "best.pt", net, stroke, steps=step, val=metrics,
-                                    train_config=dataclasses.asdict(cfg), half=True, device=str(device))
-            if step % cfg.sample_every == 0:
+                mean_loss = ddp.mean(loss.item()) if ddp else loss.item()  # over every rank's batch
+                if master:
+                    metrics = evaluate(net, stroke, val_params)
+                    record = {"step": step, "loss": round(mean_loss, 6), "lr": sched.get_last_lr()[0],
+                              "seconds": round(time.monotonic() - run_start, 1), **metrics}
+                    log.write(json.dumps(record) + "\n")
+                    log.flush()
+                    bar.set_postfix(loss=f"{mean_loss:.4f}", psnr=f"{metrics['psnr']:.2f}")
+                    if metrics["psnr"] > best:
+                        best = metrics["psnr"]
+                        save_checkpoint(out / "best.pt", net, stroke, steps=step, val=metrics,
+                                        train_config=dataclasses.asdict(cfg), half=True, device=str(device))
+            if master and step % cfg.sample_every == 0:
                 write_image(out / "samples" / f"step_{step:06d}.png", sample_grid(net, stroke, val_params[:8]))
-            if time.monotonic() - last_save >= cfg.save_every_seconds or step == cfg.steps:
+            due = time.monotonic() - last_save >= cfg.save_every_seconds or step == cfg.steps
+            if ddp.agree(due) if ddp else due:  # rank 0's clock decides for all
                 save_all()
     except KeyboardInterrupt:
         if unfinished is not None:  # Ctrl-C within a step: resume redraws its batch
             gen.set_state(unfinished)
-        save_all()
+        save_all(gather=False)
         bar.close()
-        log.close()
+        if log:
+            log.close()
         raise
     bar.close()
-    log.close()
-    return {**metrics, "steps": step, "best_psnr": best}
+    if log:
+        log.close()
+    return {**metrics, "steps": step, "best_psnr": best, "master": master}
