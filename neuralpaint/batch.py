@@ -27,7 +27,8 @@ from pathlib import Path
 from .errors import NeuralPaintError
 from .manifest import batch_settings, is_complete, one_line, read_manifest, result_entry, source_record, write_manifest
 
-DEFAULT_JOBS = 1  # photos painted at once (worker processes) when --jobs is not given
+DEFAULT_JOBS = 1  # photos painted at once by paint_many when jobs is not given (the CLI: default_jobs())
+WORKER_MEMORY = 1.5e9  # bytes set aside per worker: one painting peaks at 0.75-1.1 GB up to 2048 px
 PHOTO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 GLOB_CHARACTERS = "*?["
 STATUSES = ("painted", "skipped", "failed", "interrupted")
@@ -289,10 +290,31 @@ def _in_process(batch: Batch, todo: list[str], jobs: int) -> Iterator[PhotoResul
             raise KeyboardInterrupt
 
 
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new processes (``MemAvailable``), or None when unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
+def default_jobs() -> int:
+    """``paint --jobs`` when not given: one worker per usable core, as many as the available memory
+    allows (``WORKER_MEMORY`` each). On 2 cores, 2 workers paint a folder faster than 1
+    (``scripts/bench_batch.py``, docs/batch.md)."""
+    memory = available_memory()
+    by_memory = int(memory // WORKER_MEMORY) if memory is not None else usable_cores()
+    return max(1, min(usable_cores(), by_memory))
+
+
 def worker_threads(jobs: int) -> int:
     """Threads for each of ``jobs`` worker processes, so that jobs x threads <= the usable cores."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, cores // jobs)
+    return max(1, usable_cores() // jobs)
 
 
 # ---- in a worker process ------------------------------------------------------------------------

@@ -86,6 +86,7 @@ def paint_on_worker(path: str, name: str, config, options: dict, photo: bytes | 
     """Paint one photo on a Dask worker: ``(result, {file name: bytes})``. With ``out`` (a folder the
     client sees too) the outputs are written there and no bytes come back; otherwise the photo's
     bytes (``photo``) are painted in a temporary folder and every output comes back as bytes."""
+    _use_worker_threads()
     if out is not None:
         return _attempt(Path(path), name, Path(out), config, options), {}
     work = Path(tempfile.mkdtemp(prefix="neuralpaint-"))
@@ -98,6 +99,22 @@ def paint_on_worker(path: str, name: str, config, options: dict, photo: bytes | 
         return result, files
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _use_worker_threads() -> None:
+    """Torch and numba use as many threads as the Dask worker has (``--nthreads``), as ``--jobs``
+    workers do: two workers on a machine must not each use every core."""
+    try:
+        from distributed import get_worker
+
+        threads = get_worker().state.nthreads
+    except (ImportError, ValueError, AttributeError):  # not inside a worker (a test calling it directly)
+        return
+    import numba
+    import torch
+
+    torch.set_num_threads(threads)
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
 
 def _painted_copy(path: Path, copy: Path, name: str, out: Path, config, options: dict) -> PhotoResult:

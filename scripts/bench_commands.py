@@ -124,7 +124,9 @@ def tables(results: dict) -> dict[str, figures.Table]:
               *(["levels / refine / final render / outputs s"] if stages else [])]
     out = []
     for r in rows:
-        lead = [f"`{r['command']}`", *([r["code"]] if compare else [])]
+        # the scratch folder and the checkout as a user would write them
+        command = re.sub(r"'?\{(?:root|tmp)\}/([^' ]*)'?", r"\1", r["command"])
+        lead = [f"`{command}`", *([r["code"]] if compare else [])]
         if not r["runs"]:  # every run failed: no figures
             out.append(lead + [f"failed (exit {r['failed_runs'][0]})"] + [""] * (len(header) - len(lead) - 1))
             continue

@@ -59,8 +59,11 @@ def quality(final, photo) -> tuple[float, float]:
 
 
 def tables(results: dict) -> dict[str, figures.Table]:
+    """``paint``: one row per stroke type, renderer and variant; PSNR per photo, and with several
+    photos the means, the mean and largest wall time."""
     rows = [r for r in results["results"] if r["status"] == 0]
     images = list(dict.fromkeys(r["image"] for r in rows))
+    several = len(images) > 1
     out = []
     for stroke, renderer, variant in dict.fromkeys((r["stroke"], r["renderer"], r.get("variant", "")) for r in rows):
         per = {r["image"]: r for r in rows if (r["stroke"], r["renderer"], r.get("variant", "")) == (stroke, renderer, variant)}
@@ -69,13 +72,17 @@ def tables(results: dict) -> dict[str, figures.Table]:
             options = per[next(iter(per))]["variant_args"]
             label += f", {variant}" + (f" (`{options}`)" if options and options != variant else "")
         mean = lambda k: statistics.mean(r[k] for r in per.values())  # noqa: E731
-        out.append([label, *[f"{per[i]['psnr']:.2f}" if i in per else "–" for i in images],
-                    f"**{mean('psnr'):.2f}**", f"{mean('ssim'):.3f}", f"{mean('wall_s'):.1f}",
-                    f"{max(r['wall_s'] for r in per.values()):.1f}", f"{max(r['rss_mb'] for r in per.values()):.0f}"])
-    failed = [r for r in results["results"] if r["status"] != 0]
-    for r in failed:
-        out.append([f"{r['stroke']} ({r['renderer']}) {r['image']}: failed, exit {r['status']}", *[""] * (len(images) + 5)])
-    header = ["stroke type (renderer)", *images, "mean PSNR", "mean SSIM", "wall s, mean", "wall s, max", "peak RSS MB"]
+        psnrs = [f"{per[i]['psnr']:.2f}" if i in per else "–" for i in images]
+        out.append([label, *psnrs, *([f"**{mean('psnr'):.2f}**"] if several else []), f"{mean('ssim'):.3f}",
+                    f"{mean('wall_s'):.1f}", *([f"{max(r['wall_s'] for r in per.values()):.1f}"] if several else []),
+                    f"{max(r['rss_mb'] for r in per.values()):.0f}"])
+    header = ["stroke type (renderer)", *(images if several else [f"PSNR ({images[0]})"] if images else []),
+              *(["mean PSNR", "mean SSIM", "wall s, mean", "wall s, max"] if several else ["SSIM", "wall s"]),
+              "peak RSS MB"]
+    for r in results["results"]:
+        if r["status"] != 0:
+            out.append([f"{r['stroke']} ({r['renderer']}) {r['image']}: failed, exit {r['status']}",
+                        *[""] * (len(header) - 1)])
     return {"paint": figures.Table(header, out)}
 
 

@@ -51,15 +51,18 @@ def tables(results: dict) -> dict[str, figures.Table]:
     """``render_hires``: one row per stroke type, scale and format (and code, with a baseline),
     medians over the runs that succeeded; with a baseline also ``ab``: now against before."""
     rows = results["results"]
+    compare = any(r["code"] != "new" for r in rows)
     out = []
     for r in rows:
+        lead = [r["code"]] if compare else []
         if not r.get("runs_ok", r["repeat"]):
-            out.append([r["code"], r["stroke"], f"×{r['scale']:g}", f"{r['size']}²", r["format"], "failed", "", ""])
+            out.append(lead + [r["stroke"], f"×{r['scale']:g}", f"{r['size']}²", r["format"], "failed", "", ""])
             continue
-        out.append([r["code"], r["stroke"], f"×{r['scale']:g}", f"{r['size']}²", r["format"], f"{r['wall_s']:.2f}",
-                    f"{r['peak_rss_mb']:,.0f}", f"{r['user_s'] + r['sys_s']:.1f}"])
-    header = ["code", "stroke type", "scale", "size", "format", "wall s (median)", "peak RSS MB", "CPU s (user+sys)"]
-    found = {"render_hires": figures.Table(header, out, "llrrl")}
+        out.append(lead + [r["stroke"], f"×{r['scale']:g}", f"{r['size']}²", r["format"], f"{r['wall_s']:.2f}",
+                           f"{r['peak_rss_mb']:,.0f}", f"{r['user_s'] + r['sys_s']:.1f}"])
+    header = [*(["code"] if compare else []), "stroke type", "scale", "size", "format", "wall s (median)",
+              "peak RSS MB", "CPU s (user+sys)"]
+    found = {"render_hires": figures.Table(header, out, ("l" if compare else "") + "lrrl")}
     new = {(r["stroke"], r["scale"], r["format"]): r for r in rows if r["code"] == "new" and "wall_s" in r}
     base = {(r["stroke"], r["scale"], r["format"]): r for r in rows if r["code"] == "baseline" and "wall_s" in r}
     if base:

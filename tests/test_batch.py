@@ -30,8 +30,9 @@ from helpers import assert_user_error  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("astronaut", "chelsea", "coffee")
-SETTINGS = ["--size", 48, "--max-strokes", 8, "--max-divide", 2, "--iters-per-stroke", 3, "--refine-steps", 2,
+PAINTING = ["--size", 48, "--max-strokes", 8, "--max-divide", 2, "--iters-per-stroke", 3, "--refine-steps", 2,
             "--no-animation", "--stroke", "rectangle", "-q"]
+SETTINGS = [*PAINTING, "--jobs", 1]  # in this process (the default, one worker per core, spawns workers)
 LIBRARY_SETTINGS = dict(size=48, max_strokes=8, max_divide=2, iters_per_stroke=3, refine_steps=2, stroke="rectangle")
 OUTPUTS = ("input.png", "final.png", "strokes.npz")
 
@@ -338,3 +339,20 @@ def test_glob_and_several_files_choose_the_photos(photos, painted, tmp_path, for
     assert [r.name for r in results] == expected and {r.status for r in results} == {"skipped"}
     status, stdout, err = run("paint", "--img", *img, *SETTINGS, "--out", out)
     assert status == 0 and f"0 painted, {len(expected)} skipped" in stdout, err
+
+
+def test_default_jobs_follow_the_cores_and_the_memory(monkeypatch):
+    from neuralpaint import batch
+
+    monkeypatch.setattr(batch, "usable_cores", lambda: 2)
+    monkeypatch.setattr(batch, "available_memory", lambda: 20e9)
+    assert batch.default_jobs() == 2  # measured faster than 1 on 2 cores (scripts/bench_batch.py)
+    monkeypatch.setattr(batch, "available_memory", lambda: 2e9)
+    assert batch.default_jobs() == 1  # room for one painting only
+    monkeypatch.setattr(batch, "available_memory", lambda: 0.5e9)
+    assert batch.default_jobs() == 1  # never 0
+    monkeypatch.setattr(batch, "usable_cores", lambda: 16)
+    monkeypatch.setattr(batch, "available_memory", lambda: 9e9)
+    assert batch.default_jobs() == 6
+    monkeypatch.setattr(batch, "available_memory", lambda: None)
+    assert batch.default_jobs() == 16

@@ -21,7 +21,8 @@ import pytest
 from neuralpaint import cluster as cluster_module
 from neuralpaint.strokesfile import load_strokes
 from helpers import assert_user_error  # noqa: E402
-from test_batch import OUTPUTS, SETTINGS, manifest, run
+from test_batch import OUTPUTS, manifest, run
+from test_batch import PAINTING as SETTINGS
 
 distributed = pytest.importorskip("distributed", reason="the cluster extra: pip install 'neuralpaint[cluster]'")
 

@@ -12,13 +12,14 @@ from .common import (Command, PROG, add_brush_argument, brush_options, check_out
 
 
 def add_paint_arguments(p: argparse.ArgumentParser) -> None:
-    from ..batch import DEFAULT_JOBS
+    from ..batch import default_jobs
 
     p.add_argument("--img", required=True, nargs="+", type=Path, metavar="PATH",
                    help="photo to paint: PNG, JPEG, ... (required); or several, painted as a resumable "
                    "batch: a folder (its photos), a quoted glob pattern ('photos/*.jpg') or several files")
     p.add_argument("--jobs", type=int_at_least(1), default=None, metavar="N",
-                   help=f"in a batch, paint N photos at once in worker processes (default: {DEFAULT_JOBS})")
+                   help="in a batch, paint N photos at once in worker processes (default: one per core, "
+                        f"as memory allows: {default_jobs()} here)")
     p.add_argument("--cluster", nargs="?", const="", default=None, metavar="ADDRESS",
                    help="paint the photos on the workers of the Dask cluster whose scheduler is at ADDRESS "
                    "(tcp://host:8786); --cluster alone reads $DASK_SCHEDULER_ADDRESS. Needs "
@@ -185,7 +186,7 @@ def run_paint_batch(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from ..batch import DEFAULT_JOBS, prepare_batch, run_batch
+    from ..batch import default_jobs, prepare_batch, run_batch
 
     start = time.perf_counter()
     if args.cluster is None and args.outputs_on_workers:
@@ -208,7 +209,7 @@ def run_paint_batch(args: argparse.Namespace) -> int:
     failed, stopped, strokes = [], [], 0
     bar = tqdm(total=len(batch.photos), initial=len(batch.done), unit="photo", desc="painting", disable=args.quiet,
                file=sys.stderr)
-    results = run_batch(batch, args.jobs or DEFAULT_JOBS, runner)
+    results = run_batch(batch, args.jobs or default_jobs(), runner)
     if runner is not None:  # closed by the runner, unless nothing reached it
         results = _closing(results, runner.client)
     try:
