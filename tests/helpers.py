@@ -79,3 +79,34 @@ class _FailingFile:
 
 
 TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.tmp(?P<suffix>\.[^.]*)?$")
+
+
+def run_main(*argv):
+    """``neuralpaint.cli.main(argv)`` in-process -> ``(status, stdout, stderr)``; argparse exits
+    become statuses."""
+    import contextlib
+    import io
+
+    from neuralpaint.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main([str(a) for a in argv])
+        except SystemExit as exit_:
+            status = exit_.code
+    return status, out.getvalue(), err.getvalue()
+
+
+def write_small_photos(folder: Path, names, side: int = 64) -> Path:
+    """The bundled photos ``names`` shrunk to ``side`` pixels on their longer side, as PNGs in ``folder``."""
+    import cv2
+
+    root = Path(__file__).resolve().parent.parent
+    for name in names:
+        image = cv2.imread(str(next(root.glob(f"test_images/{name}.*"))))
+        h, w = image.shape[:2]
+        scale = side / max(h, w)
+        cv2.imwrite(str(folder / f"{name}.png"), cv2.resize(image, (round(w * scale), round(h * scale)),
+                                                             interpolation=cv2.INTER_AREA))
+    return folder

@@ -6,8 +6,6 @@ optimiser steps, so the file runs in well under a minute on two slow cores; work
 started twice (``--jobs 2`` in-process through ``paint_many``, and once in a subprocess for a real
 SIGINT).
 """
-import contextlib
-import io
 import json
 import os
 import shutil
@@ -17,16 +15,14 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 import neuralpaint
-from neuralpaint.cli import main
 from neuralpaint.imagefiles import read_image
 from neuralpaint.painter import progressive
 from neuralpaint.strokesfile import load_strokes
-from helpers import assert_user_error  # noqa: E402
+from helpers import assert_user_error, run_main, write_small_photos  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("astronaut", "chelsea", "coffee")
@@ -37,15 +33,7 @@ LIBRARY_SETTINGS = dict(size=48, max_strokes=8, max_divide=2, iters_per_stroke=3
 OUTPUTS = ("input.png", "final.png", "strokes.npz")
 
 
-def run(*argv):
-    """``main(argv)`` in-process -> ``(status, stdout, stderr)``; argparse exits become statuses."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = main([str(a) for a in argv])
-        except SystemExit as exit_:
-            status = exit_.code
-    return status, out.getvalue(), err.getvalue()
+run = run_main  # main(argv) in-process -> (status, stdout, stderr)
 
 
 def outputs(out: Path, name: str) -> list[Path]:
@@ -69,14 +57,7 @@ def same_painting(a: Path, b: Path, name: str) -> None:
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory) -> Path:
     """A folder of three small photos made from the bundled ones."""
-    folder = tmp_path_factory.mktemp("photos")
-    for name in NAMES:
-        image = cv2.imread(str(ROOT / "test_images" / f"{name}.png"))
-        h, w = image.shape[:2]
-        scale = 64 / max(h, w)
-        cv2.imwrite(str(folder / f"{name}.png"), cv2.resize(image, (round(w * scale), round(h * scale)),
-                                                             interpolation=cv2.INTER_AREA))
-    return folder
+    return write_small_photos(tmp_path_factory.mktemp("photos"), NAMES)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ One in-process ``LocalCluster`` (2 worker processes of 1 thread) paints four pho
 pixels at 48 with 8 rectangle strokes; one worker is killed (SIGKILL) while it paints, and every
 photo must still be painted exactly once, bit-identical to a local ``--jobs 1`` batch.
 """
-import json
 import logging
 import os
 import signal
@@ -14,13 +13,12 @@ import threading
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from neuralpaint import cluster as cluster_module
 from neuralpaint.strokesfile import load_strokes
-from helpers import assert_user_error  # noqa: E402
+from helpers import assert_user_error, write_small_photos  # noqa: E402
 from test_batch import OUTPUTS, manifest, run
 from test_batch import PAINTING as SETTINGS
 
@@ -32,14 +30,7 @@ NAMES = ("astronaut", "chelsea", "coffee", "rocket")
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("photos")
-    for name in NAMES:
-        image = next(cv2.imread(str(p)) for p in ROOT.glob(f"test_images/{name}.*"))
-        h, w = image.shape[:2]
-        scale = 64 / max(h, w)
-        cv2.imwrite(str(folder / f"{name}.png"), cv2.resize(image, (round(w * scale), round(h * scale)),
-                                                             interpolation=cv2.INTER_AREA))
-    return folder
+    return write_small_photos(tmp_path_factory.mktemp("photos"), NAMES)
 
 
 @pytest.fixture(scope="module")

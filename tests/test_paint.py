@@ -4,8 +4,6 @@ Every painting here is at most 48 pixels across with a dozen strokes and a few o
 so the whole file runs in well under a minute on two slow cores. Most runs use rectangle strokes
 (the cheapest engine); one run each covers the other stroke types.
 """
-import contextlib
-import io
 import math
 import shlex
 
@@ -23,7 +21,7 @@ from neuralpaint.painter import PaintConfig
 from neuralpaint.painter import progressive
 from neuralpaint.strokes import get_stroke_type
 from neuralpaint.strokesfile import load_strokes
-from helpers import assert_user_error  # noqa: E402
+from helpers import assert_user_error, run_main  # noqa: E402
 
 TINY_SETTINGS = ["--size", 48, "--max-strokes", 12, "--iters-per-stroke", 3, "--refine-steps", 2, "-q"]
 TINY = [*TINY_SETTINGS, "--max-divide", 2]
@@ -32,15 +30,7 @@ FAST = ["--size", 16, "--max-strokes", 4, "--max-divide", 1, "--iters-per-stroke
 OUTPUTS = ("input.png", "strokes.npz", "final.png", "animated.mp4", "animated.gif")
 
 
-def run(*argv):
-    """``main(argv)`` in-process -> ``(status, stdout, stderr)``; argparse exits become statuses."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = main([str(a) for a in argv])
-        except SystemExit as exit_:
-            status = exit_.code
-    return status, out.getvalue(), err.getvalue()
+run = run_main  # main(argv) in-process -> (status, stdout, stderr)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
