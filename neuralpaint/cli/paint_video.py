@@ -27,6 +27,10 @@ def add_paint_video_arguments(p: argparse.ArgumentParser) -> None:
                    help="stop before this frame number or time (default: the last frame)")
     p.add_argument("--fps", type=float, default=None,
                    help="keep about this many frames a second (default: every frame)")
+    p.add_argument("--cluster", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="paint on the workers of the Dask cluster whose scheduler is at ADDRESS "
+                   "(tcp://host:8786), one task per scene (the clip split at its scene cuts); --cluster "
+                   "alone reads $DASK_SCHEDULER_ADDRESS. Needs 'neuralpaint[cluster]'; see docs/video.md")
     add_painting_arguments(p, size=VIDEO_SIZE)
     g = p.add_argument_group("video")
     g.add_argument("--frame-steps", type=int, default=v.frame_steps, metavar="N",
@@ -64,6 +68,34 @@ def _finished_frames(folder: Path, config: dict) -> int:
 
 
 def run_paint_video(args: argparse.Namespace) -> int:
+    from ..video import VideoConfig, open_frames
+
+    start = time.perf_counter()
+    cfg = paint_config_from_args(args)
+    video = VideoConfig(frame_steps=args.frame_steps, cut_threshold=args.cut_threshold)
+    video.validate()
+    clip = open_frames(args.video, args.start, args.end, args.fps)
+    check_output_dir(args.out)
+    style_cfg = None
+    if args.style is not None:  # checked before painting
+        from ..style.stylize import read_style_image
+        from .stylize import stylize_config_from_args
+
+        read_style_image(args.style)
+        style_cfg = stylize_config_from_args(args, cfg.device)
+    client = None
+    if args.cluster is not None:  # before anything in --out is touched
+        from ..cluster import cluster_address, connect
+
+        client = connect(cluster_address(args.cluster))
+    try:
+        return _paint(args, cfg, video, clip, style_cfg, client, start)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _paint(args, cfg, video, clip, style_cfg, client, start: float) -> int:
     import dataclasses
     import json
 
@@ -76,22 +108,10 @@ def run_paint_video(args: argparse.Namespace) -> int:
     from ..painter import make_renderer
     from ..device import resolve_device
     from ..strokesfile import load_strokes, save_strokes
-    from ..video import VideoConfig, open_frames, paint_video
+    from ..video import paint_video
 
-    start = time.perf_counter()
-    cfg = paint_config_from_args(args)
-    video = VideoConfig(frame_steps=args.frame_steps, cut_threshold=args.cut_threshold)
-    video.validate()
-    clip = open_frames(args.video, args.start, args.end, args.fps)
-    check_output_dir(args.out)
-    style_cfg = None
-    if args.style is not None:  # checked before painting
+    if style_cfg is not None:
         from ..style import stylize_run
-        from ..style.stylize import read_style_image
-        from .stylize import stylize_config_from_args
-
-        read_style_image(args.style)
-        style_cfg = stylize_config_from_args(args, cfg.device)
     name = args.video.stem if args.video.is_file() else args.video.name
     styled_dir = args.out / f"{name}_stylized_strokes"
     strokes_dir, frames_dir = args.out / f"{name}_strokes", args.out / f"{name}_frames"
@@ -158,9 +178,21 @@ def run_paint_video(args: argparse.Namespace) -> int:
                     inputs.append(f)
                     yield f
 
+            def painted_frames():
+                """``(input frame, VideoFrame)`` in frame order, painted here or on the cluster."""
+                if client is None:
+                    for result in paint_video(remember(frames), cfg, video, first_index=done, previous=previous):
+                        yield inputs.pop(0), result
+                    return
+                from ..video.chunks import collect, submit_chunks
+
+                chunks = submit_chunks(client, frames, cfg, video, first_index=done, previous=previous)
+                counts.append(len(chunks))
+                yield from zip(clip.frames(done), collect(client, chunks))
+
+            counts = []  # chunks sent to the cluster
             try:
-                for result in paint_video(remember(frames), cfg, video, first_index=done, previous=previous):
-                    frame = inputs.pop(0)
+                for frame, result in painted_frames():
                     strokes = dataclasses.replace(result.strokes, metadata={
                         **result.strokes.metadata, "source": str(args.video), "source_frame": clip.indices[result.index],
                         "command": command})
@@ -185,6 +217,8 @@ def run_paint_video(args: argparse.Namespace) -> int:
     print(f"painted {total} of {len(clip)} frames of {args.video} ({painted} now, {fresh} fresh paintings) "
           f"in {seconds:.1f} s ({seconds / max(painted, 1):.2f} s per frame)")
     print(f"  wrote {mp4}\n  wrote {strokes_dir}/ ({total} strokes files)")
+    if counts:
+        print(f"  on the Dask cluster: {counts[0]} chunk{'s' * (counts[0] != 1)} (the clip split at its scene cuts)")
     if style_cfg is not None:
         print(f"  wrote {styled_dir}/ (the frames' strokes after --style)")
     if args.save_frames:
