@@ -337,3 +337,23 @@ def test_default_jobs_follow_the_cores_and_the_memory(monkeypatch):
     assert batch.default_jobs() == 6
     monkeypatch.setattr(batch, "available_memory", lambda: None)
     assert batch.default_jobs() == 16
+
+
+def test_a_big_manifest_is_written_less_often_and_always_at_the_end(photos, tmp_path, monkeypatch):
+    """Writing a manifest of thousands of photos after every photo would cost O(n²): once a write
+    is slow, the manifest is written at most every 20 times its duration, and always at the end."""
+    from neuralpaint import batch as batch_module
+
+    writes = []
+    real = batch_module.write_manifest
+
+    def slow_write(out, manifest):  # as a write of a manifest of thousands of photos would be
+        writes.append([v.get("status") for v in manifest["photos"].values()])
+        time.sleep(0.2)  # the next write waits 4 s: longer than the three small photos take
+        return real(out, manifest)
+
+    monkeypatch.setattr(batch_module, "write_manifest", slow_write)
+    results = list(neuralpaint.paint_many([photos], tmp_path / "out", jobs=1, animation=False, **LIBRARY_SETTINGS))
+    assert [r.status for r in results] == ["painted"] * 3
+    assert len(writes) < 1 + 3  # the pending list, then fewer than one write per photo
+    assert all(v["status"] == "painted" for v in manifest(tmp_path / "out").values())  # the last write has all
