@@ -23,7 +23,7 @@ pytest.importorskip("fastapi", reason="the web extra is not installed (pip insta
 pytest.importorskip("httpx", reason="the test extra's httpx is not installed")
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not needed
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient  # noqa: E402
 
 from neuralpaint.cli import main  # noqa: E402
@@ -210,6 +210,14 @@ def huge_png() -> bytes:
     return out.getvalue()
 
 
+def wide_png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("1", (25000, 4)).save(out, format="PNG")  # few pixels, but wider than read_image takes
+    return out.getvalue()
+
+
 def ppm() -> bytes:
     return b"P6\n2 2\n255\n" + bytes(12)
 
@@ -219,9 +227,10 @@ def ppm() -> bytes:
     (b"just some text, not a photo\n" * 10, 415, "not an image"),
     (truncated_png(), 400, "truncated"),
     (huge_png(), 413, "megapixels"),
+    (wide_png(), 413, "per side"),
     (ppm(), 415, "PPM"),
     (png_bytes(1, 1), 400, "at least 2x2"),
-], ids=["zero-byte", "text", "truncated", "decompression-bomb", "unsupported-format", "one-pixel"])
+], ids=["zero-byte", "text", "truncated", "decompression-bomb", "too-wide", "unsupported-format", "one-pixel"])
 def test_bad_uploads_get_one_clear_error_and_nothing_is_written(studio, tmp_path, data, status, words):
     client = studio()
     assert words in one_error(submit(client, data=data, name="photo.png"), status)
@@ -234,7 +243,33 @@ def test_an_upload_over_the_size_limit_is_refused(studio, tmp_path):
     assert len(big) > 1000
     assert "larger than" in one_error(submit(client, data=big), 413)
     assert not list((tmp_path / "data" / "paintings").iterdir())
+    r = client.post("/api/paintings", files={"image": ("big.png", b"x" * 3_200_000, "image/png")})
+    assert "request is larger than" in one_error(r, 413)  # refused before the form is parsed
     assert "image: Field required" == one_error(client.post("/api/paintings", data=TINY), 422)  # no photo at all
+
+
+def test_the_upload_name_is_only_shown_never_used_as_a_path(studio, tmp_path):
+    client = studio()
+    job = wait(client, submit(client, name="../../../../tmp/-evil.png").json()["id"])
+    assert job["state"] == "done" and job["name"] == "evil.png"
+    assert job["command"].startswith("neuralpaint paint --img evil.png ")
+    folder = tmp_path / "data" / "paintings" / job["id"]
+    assert (folder / "upload.png").is_file() and not (tmp_path / "tmp").exists()
+
+
+def test_stylize_a_finished_painting_without_repainting_it(studio, tmp_path):
+    pytest.importorskip("sklearn", reason="the style extra is not installed")
+    client = studio()
+    source = wait(client, submit(client).json()["id"])
+    r = client.post(f"/api/paintings/{source['id']}/stylize", data={"style": "starry_night", "mode": "palette"})
+    assert r.status_code == 201, r.text
+    job = wait(client, r.json()["id"])
+    assert job["state"] == "done", job
+    assert {"final.png", "strokes.npz", "painting.svg", "input.png"} <= set(job["files"])
+    before = load_strokes(tmp_path / "data" / "paintings" / source["id"] / "painting_strokes.npz")
+    after = load_strokes(tmp_path / "data" / "paintings" / job["id"] / "painting_strokes.npz")
+    assert after.n == before.n and not np.array_equal(after.params, before.params)
+    one_error(client.post(f"/api/paintings/{source['id']}/stylize", data={"style": "nope"}), 422)
 
 
 # ---- the queue -----------------------------------------------------------------------------------

@@ -48,9 +48,10 @@ def error(status: int, message: str, headers: dict | None = None) -> JSONRespons
 
 
 def display_name(filename: str | None) -> str:
-    """An uploaded file's name, for people: its last path part, printable, at most 80 characters."""
+    """An uploaded file's name, for people: its last path part, printable, not starting with ``-``,
+    at most 80 characters."""
     name = re.split(r"[\\/]", filename or "")[-1]
-    name = "".join(c for c in name if c.isprintable()).strip()
+    name = "".join(c for c in name if c.isprintable()).strip().lstrip("-")  # never read as an option
     return name[:80] or "photo"
 
 
@@ -58,10 +59,10 @@ def warm_up() -> None:
     """Import the painter (torch, the engines) and build paint's parser now, so that the first
     painting starts streaming within a second of being asked for."""
     from ..batch import paint_file  # noqa: F401
-    from ..cli import build_parser
     from ..painter import paint_image  # noqa: F401
+    from .options import paint_parser
 
-    build_parser(only="paint")
+    paint_parser()
 
 
 def create_app(data: str | Path, *, max_running: int = 1, max_queued: int = 16, token: str | None = None,
@@ -79,6 +80,8 @@ def create_app(data: str | Path, *, max_running: int = 1, max_queued: int = 16, 
                   description="Paint photos with brush strokes and watch them form. Every painting is what "
                   "`neuralpaint paint` makes with the same options.")
     app.state.studio = studio
+    # a photo and a style image at most, and the form fields
+    app.add_middleware(uploads.BodyLimit, limit=2 * max_bytes + 1024 * 1024)
 
     @app.middleware("http")
     async def check_token(request: Request, call_next):

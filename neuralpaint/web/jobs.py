@@ -5,9 +5,10 @@ at most ``max_running`` of them at once in worker threads and holds at most ``ma
 A painting is painted by ``batch.paint_file``, the call ``neuralpaint paint`` makes, with the
 options parsed by ``paint``'s own parser (``options.parse_request``): the same options give the
 same files and the same picture for the same seed. Its ``watch`` (``painter.PaintProgress``)
-keeps the stage, the strokes done, the time left and, every ``FRAME_INTERVAL`` seconds, a JPEG of
-the live picture; a stop request ends the painting as Ctrl-C ends ``paint``: the outputs hold
-the strokes finished so far.
+keeps the stage, the strokes done, the time left and, every ``FRAME_INTERVAL`` seconds (less
+often when making a picture would take more than ``FRAME_SHARE`` of the time), a JPEG of the live
+picture; a stop request ends the painting as Ctrl-C ends ``paint``: the outputs hold the strokes
+finished so far.
 
 After a restart every finished painting is listed again; one that was running is
 ``interrupted`` (never ``done``: ``done`` is recorded only after every output is written), and
@@ -37,6 +38,7 @@ STATES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 ACTIVE = ("queued", "running")
 ID = re.compile(r"[0-9a-f]{24}")
 FRAME_INTERVAL = 0.3  # seconds between live pictures
+FRAME_SHARE = 0.08  # at most this share of the painting's time goes to live pictures
 PREVIEW_SIDE = 400  # longer side of the live picture
 # the names a painting's files are served under -> the files in its folder (nothing else is served)
 FILES = {
@@ -83,7 +85,8 @@ class Job:
     width: int = 0
     height: int = 0
     psnr: float | None = None
-    seconds: float | None = None
+    seconds: float | None = None  # the whole run, outputs included
+    painted_seconds: float | None = None  # the painting alone (paint_file's painted_seconds)
     folder: Path = field(default=Path(), repr=False, compare=False)
     stage: str = ""
     progress: float = 0.0
@@ -92,10 +95,11 @@ class Job:
     frame_no: int = 0
     version: int = 0
     stop: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
-    _frame_at: float = field(default=0.0, repr=False)
+    _frame_at: float = field(default=0.0, repr=False)  # when the next live picture is due
 
     RECORD = ("id", "kind", "state", "created", "name", "options", "upload", "style_upload", "source", "command",
-              "error", "started", "finished", "strokes_done", "strokes_total", "width", "height", "psnr", "seconds")
+              "error", "started", "finished", "strokes_done", "strokes_total", "width", "height", "psnr", "seconds",
+              "painted_seconds")
 
     def record(self) -> dict:
         return {key: getattr(self, key) for key in self.RECORD}
@@ -121,11 +125,13 @@ class Job:
         self.strokes_done, self.strokes_total = event.strokes_done, event.strokes_total
         self.seconds_left = event.seconds / event.step * (event.total_steps - event.step)
         now = time.monotonic()
-        if self.frame is None or now - self._frame_at >= FRAME_INTERVAL:
+        if self.frame is None or now >= self._frame_at:
             picture = event.picture(PREVIEW_SIDE)
             ok, jpeg = cv2.imencode(".jpg", picture[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 88])
             if ok:
-                self.frame, self.frame_no, self._frame_at = jpeg.tobytes(), self.frame_no + 1, now
+                self.frame, self.frame_no = jpeg.tobytes(), self.frame_no + 1
+            cost = time.monotonic() - now  # a slow render (MyPaint strokes) comes less often
+            self._frame_at = now + max(FRAME_INTERVAL, cost / FRAME_SHARE)
         self.changed()
         return self.stop.is_set()
 
@@ -203,11 +209,16 @@ class Studio:
             self.lock.notify()
 
     def get(self, job_id: str) -> Job | None:
-        return self.jobs.get(job_id) if ID.fullmatch(job_id or "") else None
+        if not ID.fullmatch(job_id or ""):
+            return None
+        with self.lock:
+            return self.jobs.get(job_id)
 
     def listing(self) -> list[Job]:
         """Every painting, newest first."""
-        return sorted(self.jobs.values(), key=lambda j: j.created, reverse=True)
+        with self.lock:
+            jobs = list(self.jobs.values())
+        return sorted(jobs, key=lambda j: j.created, reverse=True)
 
     def position(self, job: Job) -> int | None:
         """1 for the next painting to start, ...; None when it is not waiting."""

@@ -8,6 +8,7 @@ painting); the command line has none.
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import shlex
@@ -96,15 +97,13 @@ def paint_argv(values: dict, photo: str | Path, style_path: str | Path | None = 
 def parse_request(values: dict, photo: str | Path, style_path: str | Path | None = None) -> PaintRequest:
     """Check the form ``values`` with ``neuralpaint paint``'s own parser and config builders;
     ``NeuralPaintError`` with one line when they are not paintable."""
-    from ..cli import build_parser
     from ..cli.paint import paint_config_from_args, style_config_from_args
 
     argv = paint_argv(values, photo, style_path)
-    parser = build_parser(only="paint")
     errors = io.StringIO()
     try:
         with contextlib.redirect_stderr(errors):
-            args = parser.parse_args(argv)
+            args = paint_parser().parse_args(argv[1:])
     except SystemExit:  # argparse's usage error: its last line says what is wrong
         lines = [line for line in errors.getvalue().splitlines() if line.strip()]
         message = lines[-1].split("error: ", 1)[-1] if lines else "invalid options"
@@ -114,6 +113,15 @@ def parse_request(values: dict, photo: str | Path, style_path: str | Path | None
     return PaintRequest(config, animation=not args.no_animation, svg=args.svg,
                         style=str(args.style) if args.style is not None else None, style_config=style_config,
                         command=shlex.join(["neuralpaint", *argv]))
+
+
+def paint_parser() -> argparse.ArgumentParser:
+    """``neuralpaint paint``'s parser: its own arguments (``cli.paint.add_paint_arguments``)."""
+    from ..cli.paint import add_paint_arguments
+
+    parser = argparse.ArgumentParser(prog="neuralpaint paint")
+    add_paint_arguments(parser)
+    return parser
 
 
 def _field_names(message: str) -> str:

@@ -32,7 +32,7 @@ def run_paint(studio, job) -> str:
                         svg=request.svg, style=request.style, style_config=request.style_config,
                         command=request.command, warn=warnings.append, watch=job.watch)
     job.strokes_done, job.strokes_total = result.strokes, result.max_strokes
-    job.width, job.height = result.width, result.height
+    job.width, job.height, job.painted_seconds = result.width, result.height, result.painted_seconds
     job.psnr = round(result.psnr, 3) if result.psnr is not None and math.isfinite(result.psnr) else None
     finish(job.folder)
     return "cancelled" if result.status == "interrupted" else "done"

@@ -1,16 +1,19 @@
 """Checking an uploaded photo before anything is written: its size in bytes, its content (not its
 name: the bytes must decode as one of ``FORMATS``), its pixel count (read from the header, before
 decoding, so a decompression bomb costs nothing) and then a full decode (truncated or corrupt
-files). Every refusal is an ``UploadError`` with an HTTP status and one clear message."""
+files). Every refusal is an ``UploadError`` with an HTTP status and one clear message.
+``BodyLimit`` refuses a request far larger than that before it is read."""
 from __future__ import annotations
 
 import io
+import json
 import warnings
 from dataclasses import dataclass
 
 MAX_BYTES = 25 * 1024 * 1024  # 25 MB
 MAX_PIXELS = 40_000_000  # 40 megapixels
 MIN_SIDE = 2
+MAX_SIDE = 20000  # as neuralpaint.imagefiles.io reads them
 # Pillow's format name -> the extension the file is stored under
 FORMATS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif", "GIF": ".gif"}
 FORMAT_LIST = "PNG, JPEG, WebP, BMP, TIFF or GIF"
@@ -64,6 +67,8 @@ def check_image(data: bytes, what: str = "photo", max_pixels: int = MAX_PIXELS) 
         if width * height > max_pixels:
             raise UploadError(413, f"the {what} is {width}x{height} pixels; at most {max_pixels // 1_000_000} "
                               "megapixels are accepted")
+        if max(width, height) > MAX_SIDE:
+            raise UploadError(413, f"the {what} is {width}x{height} pixels; at most {MAX_SIDE} per side are accepted")
         if min(width, height) < MIN_SIDE:
             raise UploadError(400, f"the {what} is {width}x{height} pixels; it must be at least {MIN_SIDE}x{MIN_SIDE}")
         try:
@@ -73,3 +78,50 @@ def check_image(data: bytes, what: str = "photo", max_pixels: int = MAX_PIXELS) 
         except Exception as err:
             raise UploadError(400, f"the {what} is a corrupt or truncated image ({err})") from None
     return CheckedImage(data, image.format, FORMATS[image.format], width, height)
+
+
+class RequestTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: a request body larger than ``limit`` bytes is refused with 413 as soon as
+    its ``Content-Length`` says so, or as soon as that many bytes have arrived, before the
+    multipart parser spools it to disk."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers", ())).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            return await self._refuse(send)
+        seen = 0
+        started = False
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise RequestTooLarge
+            return message
+
+        async def tracked(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except RequestTooLarge:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send) -> None:
+        body = json.dumps({"error": f"the request is larger than {self.limit / 1024 / 1024:.0f} MB"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})

@@ -109,9 +109,9 @@ function formData() {
   data.append("image", state.photo);
   const form = $("paint-form");
   data.append("stroke", form.querySelector("input[name=stroke]:checked").value);
-  for (const field of ["max_strokes", "size", "seed", "palette", "min_stroke_size", "loss", "mode"]) {
-    const value = $(field).value;
-    if (value !== "") data.append(field, value);
+  for (const field of ["max_strokes", "size", "seed", "palette", "min_stroke_size", "loss"]) {
+    const value = $(field).value;  // the defaults are left out, so the command line shows only what was chosen
+    if (value !== "" && String(value) !== String(state.options.defaults[field])) data.append(field, value);
   }
   data.append("opaque", $("opaque").checked);
   data.append("animation", $("animation").checked);
@@ -119,6 +119,7 @@ function formData() {
   const styleFile = $("style-input").files[0];
   if (styleFile) data.append("style_image", styleFile);
   else if (state.style) data.append("style", state.style);
+  if (styleFile || state.style) data.append("mode", $("mode").value);
   return data;
 }
 
