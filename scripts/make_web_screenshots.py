@@ -25,7 +25,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
     ap.add_argument("--strokes", type=int, default=300)
     ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--after", type=float, default=4.0, help="seconds into the painting of the first screenshot")
+    ap.add_argument("--after", type=float, default=8.0, help="seconds into the painting of the first screenshot")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 

@@ -182,6 +182,30 @@ def test_events_stream_progress_and_live_pictures_then_stop_keeps_the_finished_s
     assert "final.png" in job["files"]
 
 
+def test_live_pictures_keep_coming_after_a_slow_first_one(tmp_path):
+    """The first live picture pays for loading the compiled kernels: it must not hold back the next ones."""
+    from types import SimpleNamespace
+
+    from neuralpaint.web.jobs import Job
+
+    job = Job("0" * 24, "paint", "running", 0.0, "x.png", {}, folder=tmp_path)
+    calls = []
+
+    def picture(side):
+        calls.append(side)
+        time.sleep(0.5 if len(calls) == 1 else 0.001)
+        return np.zeros((8, 8, 3), np.uint8)
+
+    end = time.monotonic() + 1.5
+    step = 0
+    while time.monotonic() < end:
+        step += 1
+        job.watch(SimpleNamespace(stage="levels", level="1x1", step=step, total_steps=10**6, strokes_done=0,
+                                  strokes_total=10, seconds=0.01 * step, picture=picture))
+        time.sleep(0.01)
+    assert job.frame_no >= 3, job.frame_no
+
+
 def test_a_failing_painting_reports_one_line_and_the_server_goes_on(studio, monkeypatch):
     client = studio()
     real = runners.RUNNERS["paint"]

@@ -6,9 +6,9 @@ A painting is painted by ``batch.paint_file``, the call ``neuralpaint paint`` ma
 options parsed by ``paint``'s own parser (``options.parse_request``): the same options give the
 same files and the same picture for the same seed. Its ``watch`` (``painter.PaintProgress``)
 keeps the stage, the strokes done, the time left and, every ``FRAME_INTERVAL`` seconds (less
-often when making a picture would take more than ``FRAME_SHARE`` of the time), a JPEG of the live
-picture; a stop request ends the painting as Ctrl-C ends ``paint``: the outputs hold the strokes
-finished so far.
+often, up to ``MAX_FRAME_GAP``, when making a picture would take more than ``FRAME_SHARE`` of the
+time), a JPEG of the live picture; a stop request ends the painting as Ctrl-C ends ``paint``: the
+outputs hold the strokes finished so far.
 
 After a restart every finished painting is listed again; one that was running is
 ``interrupted`` (never ``done``: ``done`` is recorded only after every output is written), and
@@ -38,7 +38,8 @@ STATES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 ACTIVE = ("queued", "running")
 ID = re.compile(r"[0-9a-f]{24}")
 FRAME_INTERVAL = 0.3  # seconds between live pictures
-FRAME_SHARE = 0.08  # at most this share of the painting's time goes to live pictures
+FRAME_SHARE = 0.08  # at most this share of the painting's time goes to live pictures ...
+MAX_FRAME_GAP = 3.0  # ... unless that leaves more than this many seconds between them
 PREVIEW_SIDE = 400  # longer side of the live picture
 # the names a painting's files are served under -> the files in its folder (nothing else is served)
 FILES = {
@@ -130,8 +131,10 @@ class Job:
             ok, jpeg = cv2.imencode(".jpg", picture[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 88])
             if ok:
                 self.frame, self.frame_no = jpeg.tobytes(), self.frame_no + 1
-            cost = time.monotonic() - now  # a slow render (MyPaint strokes) comes less often
-            self._frame_at = now + max(FRAME_INTERVAL, cost / FRAME_SHARE)
+            # a slow render (MyPaint strokes) comes less often, but at least every MAX_FRAME_GAP
+            # seconds; the first one's cost (loading the compiled kernels) does not count
+            cost = time.monotonic() - now if self.frame_no > 1 else 0.0
+            self._frame_at = now + max(FRAME_INTERVAL, min(cost / FRAME_SHARE, MAX_FRAME_GAP))
         self.changed()
         return self.stop.is_set()
 
