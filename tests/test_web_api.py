@@ -281,6 +281,22 @@ def test_the_upload_name_is_only_shown_never_used_as_a_path(studio, tmp_path):
     assert (folder / "upload.png").is_file() and not (tmp_path / "tmp").exists()
 
 
+def test_paint_with_a_shipped_or_an_uploaded_style(studio, tmp_path):
+    pytest.importorskip("sklearn", reason="the style extra is not installed")
+    client = studio()
+    job = wait(client, submit(client, {**TINY, "style": "starry_night", "mode": "palette"}).json()["id"])
+    assert job["state"] == "done" and "stylized.png" in job["files"], job
+    assert "--style starry_night --mode palette" in job["command"]
+    r = client.post("/api/paintings", data={**TINY, "mode": "palette"},
+                    files={"image": ("scene.png", png_bytes(), "image/png"),
+                           "style_image": ("mine.png", png_bytes(30, 30), "image/png")})
+    job = wait(client, r.json()["id"])
+    assert job["state"] == "done" and "stylized.png" in job["files"], job
+    r = client.post("/api/paintings", data=TINY, files={"image": ("scene.png", png_bytes(), "image/png"),
+                                                        "style_image": ("mine.txt", b"not a picture", "text/plain")})
+    assert "style image is not an image" in one_error(r, 415)
+
+
 def test_stylize_a_finished_painting_without_repainting_it(studio, tmp_path):
     pytest.importorskip("sklearn", reason="the style extra is not installed")
     client = studio()

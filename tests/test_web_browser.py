@@ -135,3 +135,22 @@ def test_stop_keeps_the_strokes_finished_so_far(page):
     page.get_by_test_id("stop-button").click()
     expect(page.get_by_test_id("progress")).to_contain_text("Stopped: kept the", timeout=TIMEOUT_MS)
     expect(page.get_by_test_id("download-png")).to_be_visible()
+
+
+def test_every_control_has_a_label_and_the_keyboard_reaches_paint(page):
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, button')]
+        .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
+        .map(e => e.outerHTML)""")
+    assert unlabelled == []
+    reached = []
+    for _ in range(3):  # the header's API link, then the photo input: the first control of the form
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("document.activeElement.dataset.testid || document.activeElement.tagName"))
+    assert "photo-input" in reached[:2], reached
+    page.click("summary:has-text('Style')")
+    page.locator("input[name=style_choice]").first.focus()
+    page.keyboard.press("ArrowRight")  # a real radio group: arrow keys choose the next style
+    assert page.locator("input[name=style_choice]").nth(1).is_checked()
+    page.get_by_test_id("paint-button").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("error")).to_have_text("Choose a photo first (or a bundled one).")

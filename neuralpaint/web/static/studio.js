@@ -86,20 +86,21 @@ async function setUp() {
     });
     samples.append(b);
   }
-  const styles = $("styles");
-  const pick = (button, name) => {
-    state.style = name;
-    for (const other of styles.children) other.setAttribute("aria-checked", String(other === button));
-  };
-  const none = thumbButton("No style", null, "radio");
-  none.setAttribute("aria-checked", "true");
-  none.addEventListener("click", () => pick(none, ""));
-  styles.append(none);
-  for (const name of o.styles) {
-    const b = thumbButton(`Style: ${name.replace(/_/g, " ")}`, `api/styles/${name}`, "radio");
-    b.addEventListener("click", () => pick(b, name));
-    styles.append(b);
-    $("stylize-style").append(new Option(name.replace(/_/g, " "), name));
+  const styles = $("styles");  // real radio buttons (arrow keys move between them), pictures as labels
+  for (const name of ["", ...o.styles]) {
+    const label = document.createElement("label");
+    label.className = "thumb-choice";
+    label.title = name ? name.replace(/_/g, " ") : "No style";
+    const input = document.createElement("input");
+    input.type = "radio"; input.name = "style_choice"; input.value = name; input.checked = !name;
+    input.addEventListener("change", () => { state.style = name; });
+    const text = Object.assign(document.createElement("span"), { className: "visually-hidden",
+      textContent: name ? `Style: ${name.replace(/_/g, " ")}` : "No style" });
+    const face = name ? Object.assign(document.createElement("img"), { src: `api/styles/${name}`, alt: "", loading: "lazy" })
+      : Object.assign(document.createElement("span"), { className: "none", textContent: "None" });
+    label.append(input, face, text);
+    styles.append(label);
+    if (name) $("stylize-style").append(new Option(name.replace(/_/g, " "), name));
   }
   await refreshHistory();
 }
