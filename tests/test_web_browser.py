@@ -12,7 +12,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 
 pytest.importorskip("fastapi", reason="the web extra is not installed (pip install 'neuralpaint[web]')")

@@ -71,6 +71,7 @@ def run_serve(args: argparse.Namespace) -> int:
         sock.bind((args.host, args.port))
     except OSError as err:
         raise NeuralPaintError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from None
+    sock.listen(128)  # connections made once the address is printed wait until uvicorn serves them
     port = sock.getsockname()[1]
     app = create_app(data, max_running=args.max_running, max_queued=args.max_queued, token=args.token)
     shown = f"[{args.host}]" if family == socket.AF_INET6 else args.host

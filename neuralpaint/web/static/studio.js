@@ -153,7 +153,7 @@ function drawFrame(url) {
 }
 
 function describe(job) {
-  if (job.state === "queued") return job.position ? `Queued: ${job.position} ahead of it in line` : "Queued";
+  if (job.state === "queued") return job.position ? `Queued: number ${job.position} in line` : "Queued";
   if (job.state === "running") {
     const parts = [job.stage || "starting", `${job.strokes_done} / ${job.strokes_total || "?"} strokes`];
     if (job.seconds_left !== null) parts.push(seconds(job.seconds_left));
