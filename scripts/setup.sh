@@ -6,11 +6,12 @@
 # - Debian packages (apt-get, through sudo when not root), each only when missing:
 #   python3-venv when this Python cannot make a virtual environment; libmypaint-1.5-1 and
 #   mypaint-brushes for the `mypaint` stroke type; librsvg2-bin (rsvg-convert) with which the
-#   tests check SVG export; libgomp1 (OpenMP) for numba's thread pool. If they cannot be
+#   tests check SVG export; libgomp1 (OpenMP) for numba's thread pool; chromium, the browser the
+#   studio's tests (tests/test_web_browser.py) drive through Playwright. If they cannot be
 #   installed, setup warns and the features (and their tests) that need them say so; everything
 #   else works.
-# - Python packages: the project with its test, style and cluster (Dask) extras
-#   (pip install -e ".[test,style,cluster]"),
+# - Python packages: the project with its test, style, cluster (Dask) and web (the studio) extras
+#   (pip install -e ".[test,style,cluster,web]"),
 #   then the compiled CPU kernels (numba, cached on disk: about 30 s once).
 #   The venv sees the system's site-packages, so an already-installed torch is reused.
 set -euo pipefail
@@ -41,12 +42,14 @@ command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)
 # GNU OpenMP: numba's thread pool for the compiled CPU kernels (without it numba uses a slower,
 # single-caller pool; neuralpaint serialises kernel launches either way)
 ldconfig -p 2>/dev/null | grep -q 'libgomp.so.1' || missing+=(libgomp1)
+# the browser of the studio's tests (Playwright's own browser download needs the network)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}" \
-    || echo "setup: WARNING: could not install ${missing[*]}; MyPaint strokes and SVG checks (libmypaint, rsvg-convert) or the OpenMP thread pool (libgomp1) will be unavailable" >&2
+    || echo "setup: WARNING: could not install ${missing[*]}; MyPaint strokes and SVG checks (libmypaint, rsvg-convert), the OpenMP thread pool (libgomp1) or the studio's browser tests (chromium) will be unavailable" >&2
 fi
 
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,style,cluster]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,style,cluster,web]"
 # compile the CPU kernels now (numba caches them on disk), not during the first painting
 .venv/bin/python -m neuralpaint.kernels
 echo "setup: ready ($(.venv/bin/python -c 'import torch, neuralpaint; print("neuralpaint", neuralpaint.__version__, "torch", torch.__version__)'))"

@@ -77,6 +77,8 @@ def test_wheel_paints_outside_the_repository(tmp_path):
     for ckpt in (REPO / "checkpoints").glob("*.pt"):
         assert f"neuralpaint/checkpoints/{ckpt.name}" in names
     assert "neuralpaint/configs/train_renderer.yaml" in names
+    for page in ("index.html", "studio.js", "studio.css", "samples/astronaut.jpg"):  # the studio's page
+        assert f"neuralpaint/web/static/{page}" in names
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)

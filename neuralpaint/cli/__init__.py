@@ -26,7 +26,7 @@ from .common import PROG, Command, HelpFormatter, one_line
 
 # subcommand modules, in the order ``neuralpaint --help`` lists them
 COMMAND_MODULES = ("paint", "paint_video", "stylize", "random_strokes", "render_hires", "train_renderer", "eval_renderer",
-                   "export_svg", "export_strokes", "make_dataset", "cluster_local")
+                   "export_svg", "export_strokes", "make_dataset", "cluster_local", "serve")
 
 COMMANDS: tuple[Command, ...] = tuple(
     importlib.import_module(f".{name}", __name__).COMMAND for name in COMMAND_MODULES

@@ -23,9 +23,9 @@ from ..renderers import EngineRenderer, load_renderer
 from ..strokes import get_stroke_type
 from ..strokesfile import Strokes
 from .config import PaintConfig
-from .progressive import PaintState, paint_photo
+from .progressive import PaintProgress, PaintState, paint_photo
 
-__all__ = ["PaintConfig", "PaintState", "paint", "paint_image", "painting_size", "prepare_photo", "make_renderer"]
+__all__ = ["PaintConfig", "PaintProgress", "PaintState", "paint", "paint_image", "painting_size", "prepare_photo", "make_renderer"]
 
 
 def make_renderer(cfg: PaintConfig, device: torch.device):
@@ -49,9 +49,11 @@ def make_renderer(cfg: PaintConfig, device: torch.device):
     return renderer
 
 
-def paint_image(image, cfg: PaintConfig, progress: bool = False) -> tuple[Strokes, PaintState, torch.Tensor]:
+def paint_image(image, cfg: PaintConfig, progress: bool = False,
+                watch=None) -> tuple[Strokes, PaintState, torch.Tensor]:
     """Paint ``image``; returns the strokes file object, the run's state and the photo as painted
-    ``(3, H, W)`` (resized). See ``paint`` for the simple form."""
+    ``(3, H, W)`` (resized). ``watch``: see ``paint_photo`` (progress, live picture, stop
+    request). See ``paint`` for the simple form."""
     cfg.validate()
     device = resolve_device(cfg.device)
     renderer = make_renderer(cfg, device)
@@ -59,7 +61,7 @@ def paint_image(image, cfg: PaintConfig, progress: bool = False) -> tuple[Stroke
     if min(photo.shape[1:]) < 2:
         raise NeuralPaintError(f"the photo is too thin to paint at size {cfg.size}: {tuple(photo.shape[1:])}")
     cfg = cfg.resolved(renderer)  # the defaults that depend on it, recorded in the strokes file; once
-    state = paint_photo(photo, renderer, cfg, progress=progress)
+    state = paint_photo(photo, renderer, cfg, progress=progress, watch=watch)
     H, W = photo.shape[1:]
     metadata = {"generator": "neuralpaint paint", "neuralpaint_version": __version__,
                 "config": {k: v for k, v in dataclasses.asdict(cfg).items()}, "levels": state.log,

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -50,6 +51,27 @@ class PaintState:
     interrupted: bool = False
     log: list = field(default_factory=list)
     seconds: dict = field(default_factory=dict)
+
+
+@dataclass
+class PaintProgress:
+    """Where a run stands, given to ``paint_photo``'s ``watch`` after every optimiser step.
+    ``stage``: ``levels`` (``level`` is the block grid, ``"3x3"``) or ``refine`` (``level`` is
+    ``"all"``); ``step`` of ``total_steps`` optimiser steps; ``strokes_done`` of ``strokes_total``
+    strokes are finished (the levels done; every stroke once refining); ``loss`` of this step;
+    ``seconds`` since painting began. ``picture(side)`` renders the painting as it stands now,
+    strokes being optimised included, with the longer side ``side`` pixels (default the painting's
+    own): ``(h, w, 3)`` uint8. It costs a render, so call it only as often as a picture is needed."""
+
+    stage: str
+    level: str
+    step: int
+    total_steps: int
+    strokes_done: int
+    strokes_total: int
+    loss: float
+    seconds: float
+    picture: Callable[..., np.ndarray]
 
 
 def split_budget(total: int, weights: list[int]) -> list[int]:
@@ -157,7 +179,7 @@ def optimise_level(renderer, params: Tensor, active: Tensor, target: Tensor,
                    background: Tensor, inside: Tensor, cfg: PaintConfig, ot: SinkhornLoss | None,
                    tick, level: Level | None = None, generator: torch.Generator | None = None,
                    constraints: StrokeConstraints | None = None, region_side: float | None = None,
-                   feature: FeatureDistance | None = None) -> Tensor:
+                   feature: FeatureDistance | None = None, show: Callable[[Tensor], None] | None = None) -> Tensor:
     """Adam on ``params (nb, m, d)`` (strokes of ``renderer.stroke``) for ``cfg.iters_per_stroke``
     steps; returns the result.
 
@@ -168,7 +190,8 @@ def optimise_level(renderer, params: Tensor, active: Tensor, target: Tensor,
     With ``level`` and ``generator`` given, at the fractions ``cfg.respawn_at`` of the steps every
     active stroke that shows on fewer than ``cfg.respawn_pixels`` pixels (covered by later strokes,
     shrunk or faded away) starts again where the block's error is then largest, with a fresh
-    optimiser state: no stroke of the budget is wasted."""
+    optimiser state: no stroke of the budget is wasted. ``show(params)``, when given, sees the
+    strokes after every step, before ``tick`` (the live picture of ``paint_photo``'s ``watch``)."""
     nb, m, d = params.shape
     h, w = target.shape[-2:]
     params = params.clone().requires_grad_(True)
@@ -191,6 +214,8 @@ def optimise_level(renderer, params: Tensor, active: Tensor, target: Tensor,
             params.clamp_(0.0, 1.0)
             if constraints is not None:
                 constraints.apply_(params, region_side)
+        if show is not None:
+            show(params)
         tick(loss.item())
     return params.detach()
 
@@ -206,13 +231,18 @@ def to_canvas_order(stroke: StrokeType, params: Tensor, active: Tensor, level: L
     return ordered[keep].clamp(0.0, 1.0)
 
 
-def paint_photo(photo: Tensor, renderer, cfg: PaintConfig, progress: bool = True) -> PaintState:
+def paint_photo(photo: Tensor, renderer, cfg: PaintConfig, progress: bool = True,
+                watch: Callable[[PaintProgress], bool | None] | None = None) -> PaintState:
     """Paint ``photo (3, H, W)`` (in [0, 1], on the working device) with ``cfg.max_strokes`` strokes
     of ``renderer.stroke``, drawn through ``renderer``.
 
     ``cfg`` is a resolved config (``cfg.resolved(renderer)``, as ``paint_image`` makes it): its
     defaults that depend on the renderer are filled in (``ValueError`` otherwise). Returns a
     ``PaintState``; on Ctrl-C the strokes of the finished levels are kept and ``interrupted`` is set.
+
+    ``watch(progress)`` is called after every optimiser step with a ``PaintProgress`` (stage,
+    steps, strokes, the live picture); keep it quick. When it returns True the run stops as on
+    Ctrl-C: the finished strokes are kept and ``interrupted`` is set.
     """
     from tqdm import tqdm
 
@@ -239,6 +269,34 @@ def paint_photo(photo: Tensor, renderer, cfg: PaintConfig, progress: bool = True
     total = cfg.iters_per_stroke * sum(rounds) + refine_steps
     bar = tqdm(total=total, disable=not progress, desc="painting", unit="step")
     start = time.perf_counter()
+    live: dict = {}  # what the live picture shows: the stage, and the strokes being optimised
+
+    def show(params: Tensor) -> None:
+        live["params"] = params
+
+    def report(loss: float) -> None:
+        live["step"] = live.get("step", 0) + 1
+        if watch is None:
+            return
+        event = PaintProgress(live["stage"], live["level"], live["step"], total, state.params.shape[0],
+                              cfg.max_strokes, loss, time.perf_counter() - start, live_picture)
+        if watch(event):
+            raise KeyboardInterrupt  # a stop request: as Ctrl-C, the finished strokes are kept
+
+    def live_picture(side: int | None = None) -> np.ndarray:
+        scale = min(1.0, (side or max(H, W)) / max(H, W))
+        h, w = max(1, round(H * scale)), max(1, round(W * scale))
+        with torch.no_grad():
+            params = live["params"].detach()
+            if live["stage"] == "refine":
+                picture = render_painting(stroke, params, h, w, cfg.canvas_colour)
+            else:  # the finished levels' canvas, with this level's strokes as they stand over it
+                base = state.canvas if (h, w) == (H, W) else F.interpolate(state.canvas[None], size=(h, w),
+                                                                           mode="area")[0]
+                new = to_canvas_order(stroke, params, live["active"], live["plan"])
+                picture = render_painting(stroke, new, h, w, canvas=base.clone())
+        return (picture.clamp(0, 1) * 255 + 0.5).byte().permute(1, 2, 0).cpu().numpy()
+
     try:
         for level, n in zip(plans, budget):
             if n == 0:
@@ -258,9 +316,13 @@ def paint_photo(photo: Tensor, renderer, cfg: PaintConfig, progress: bool = True
             region_side = max(level.win_h, level.win_w) * max(H, W) / max(level.height, level.width)
             constraints.apply_(init, region_side)
 
+            live.update(stage="levels", level=f"{level.rows}x{level.cols}", plan=level, active=active,
+                        params=init)
+
             def tick(loss: float) -> None:
                 bar.set_postfix(level=f"{level.rows}x{level.cols}", loss=f"{loss:.4f}", refresh=False)
                 bar.update(1)  # redraws at most every 0.1 s, with the postfix
+                report(loss)
 
             use_ot = ot if (cfg.ot_levels is None or max(level.rows, level.cols) in cfg.ot_levels) else None
             if cfg.schedule == "published":
@@ -270,11 +332,12 @@ def paint_photo(photo: Tensor, renderer, cfg: PaintConfig, progress: bool = True
                 for j in range(1, per_block + 1):
                     upto = active & (torch.arange(per_block, device=device) < j)
                     params = optimise_level(renderer, params, upto, target, background, inside, cfg, use_ot, tick,
-                                            constraints=constraints, region_side=region_side, feature=feature)
+                                            constraints=constraints, region_side=region_side, feature=feature,
+                                            show=show)
             else:
                 params = optimise_level(renderer, init, active, target, background, inside, cfg, use_ot, tick,
                                         level, generator, constraints=constraints, region_side=region_side,
-                                        feature=feature)
+                                        feature=feature, show=show)
             new = to_canvas_order(stroke, params, active, level)
             render_painting(stroke, new, H, W, canvas=state.canvas)
             state.params = torch.cat([state.params, new])
@@ -283,16 +346,20 @@ def paint_photo(photo: Tensor, renderer, cfg: PaintConfig, progress: bool = True
                               "seconds": round(time.perf_counter() - start, 2)})
         state.seconds["levels"] = time.perf_counter() - start
         if refine_steps:
+            live.update(stage="refine", level="all", params=state.params)
+
             def tick(loss: float) -> None:
                 bar.set_postfix(level="all", loss=f"{loss:.4f}", refresh=False)
                 bar.update(1)
+                report(loss)
 
             refined = refine(renderer, state.params, photo, cfg.canvas_colour, refine_steps,
                              cfg.refine_lr, cfg.refine_size, tick, loss=cfg.refine_loss,
                              respawn_at=cfg.refine_respawn_at, respawn_pixels=cfg.respawn_pixels,
                              respawn_size=1.0 / max(levels), opacity=cfg.init_opacity, generator=generator,
                              constrain=constraints.apply_ if constraints.active else None,
-                             feature=feature, feature_weight=cfg.feature_weight, pixel=cfg.loss != "feature")
+                             feature=feature, feature_weight=cfg.feature_weight, pixel=cfg.loss != "feature",
+                             show=show)
             refined_at = time.perf_counter()
             state.seconds["refine"] = refined_at - start - state.seconds["levels"]
             canvas = render_painting(stroke, refined, H, W, cfg.canvas_colour)

@@ -62,7 +62,8 @@ def refine(renderer, params: Tensor, photo: Tensor, canvas_colour, steps: int,
            lr: float, resolution: int, tick=None, loss: str = "l2", respawn_at: tuple[float, ...] = (),
            respawn_pixels: float = 4.0, respawn_size: float = 0.1, opacity: float = 0.4,
            generator: torch.Generator | None = None, constrain=None, feature=None,
-           feature_weight: float = 1.0, pixel: bool = True, optimizer: Adam | None = None) -> Tensor:
+           feature_weight: float = 1.0, pixel: bool = True, optimizer: Adam | None = None,
+           show=None) -> Tensor:
     """Optimise all strokes ``params (N, d)`` (canvas-relative, of ``renderer.stroke``) jointly for
     ``steps`` Adam steps against ``photo (3, H, W)``, rendered through ``renderer`` with the longer
     side ``resolution``, under the pixel loss ``loss`` (``l1`` or ``l2``). Returns new params (same
@@ -77,7 +78,7 @@ def refine(renderer, params: Tensor, photo: Tensor, canvas_colour, steps: int,
     palette). ``feature``: a ``FeatureDistance`` added with ``feature_weight``; ``pixel=False``
     drops the pixel loss (painting against features only). ``optimizer``: an ``Adam`` whose
     moments carry on from an earlier call (a video's frame after frame; ``lr`` is then its own);
-    a fresh one by default."""
+    a fresh one by default. ``show(params)``: sees the strokes after every step, before ``tick``."""
     if steps <= 0 or params.shape[0] == 0:
         return params
     _, H, W = photo.shape
@@ -113,6 +114,8 @@ def refine(renderer, params: Tensor, photo: Tensor, canvas_colour, steps: int,
             params.clamp_(0.0, 1.0)
             if constrain is not None:
                 constrain(params)
+        if show is not None:
+            show(params)
         if tick is not None:
             tick(value.item())
     return params.detach()
