@@ -84,6 +84,8 @@ BENCHES = (
            "moments='none'", "", "moments='none'", "moments='both'", "respawn_gone=False", "frame_steps=40",
            "frame_size=128", "frame_lr=0.003", "frame_lr=0.0015"),
           ("--clips", "bunny", "--frames", "6", "--independent-frames", "3", "--variants", "", "moments='none'"), 25),
+    Bench("web", "bench_web.py", (), ("--size", "48", "--strokes", "12", "--paint-args=--stroke rectangle --max-divide 2",
+                                      "--repeat", "1", "--paintings", "3", "--burst", "3"), 5),
     Bench("commands", "bench_commands.py", ("--long",), ("--only", "help"), 3),
     Bench("render_hires", "bench_render_hires.py", ("--types", *ENGINE_TYPES, "--scales", "16", "32", "--formats",
                                                     "png", "--repeat", "3"),
