@@ -356,8 +356,9 @@ def test_files_are_served_only_by_their_fixed_names(studio):
     for name in ("job.json", "upload.png", "painting_final.png", "..%2Fjob.json", "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
                  "../job.json", "....//job.json"):
         assert client.get(f"{base}/{name}").status_code == 404, name
+    other_id = job_id[:-1] + ("1" if job_id[-1] == "0" else "0")  # a well-formed id of no painting
     for path in (f"/api/paintings/..%2F{job_id}/files/final.png", "/api/paintings/../../etc/passwd",
-                 f"/api/paintings/{job_id[:-1]}0/files/final.png", "/static/../app.py", "/static/%2e%2e/app.py",
+                 f"/api/paintings/{other_id}/files/final.png", "/static/../app.py", "/static/%2e%2e/app.py",
                  "/api/styles/..%2F..%2Fweb%2Fapp.py"):
         assert client.get(path).status_code == 404, path
     assert client.get("/static/studio.js").status_code == 200

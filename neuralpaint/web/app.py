@@ -159,6 +159,17 @@ def create_app(data: str | Path, *, max_running: int = 1, max_queued: int = 16, 
         return FileResponse(path, media_type=MEDIA.get(path.suffix.lower(), "image/jpeg"))
 
     # ---- paintings ------------------------------------------------------------------------------
+    def queue(job, style_file):
+        """Save the job's style upload and queue it: its JSON, or 429 when the queue is full."""
+        if style_file is not None:
+            (job.folder / job.style_upload).write_bytes(style_file.data)
+        try:
+            studio.submit(job)
+        except QueueFull as err:
+            studio.discard(job)
+            raise ApiError(429, str(err), {"Retry-After": "10"}) from None
+        return job_json(job, studio)
+
     @app.post("/api/paintings", status_code=201, summary="Paint a photo (multipart form: image and paint options)")
     async def create(image: UploadFile = File(..., description="the photo: PNG, JPEG, WebP, BMP, TIFF or GIF"),
                      stroke: str | None = Form(None), max_strokes: int | None = Form(None),
@@ -186,14 +197,7 @@ def create_app(data: str | Path, *, max_running: int = 1, max_queued: int = 16, 
         job = studio.create("paint", display_name(image.filename), values, upload=f"upload{photo.suffix}",
                             style_upload=f"style{style_file.suffix}" if style_file else None)
         (job.folder / job.upload).write_bytes(photo.data)
-        if style_file is not None:
-            (job.folder / job.style_upload).write_bytes(style_file.data)
-        try:
-            studio.submit(job)
-        except QueueFull as err:
-            studio.discard(job)
-            raise ApiError(429, str(err), {"Retry-After": "10"}) from None
-        return job_json(job, studio)
+        return queue(job, style_file)
 
     @app.get("/api/paintings", summary="Every painting, newest first")
     def listing():
@@ -253,14 +257,7 @@ def create_app(data: str | Path, *, max_running: int = 1, max_queued: int = 16, 
                   if v is not None}
         job = studio.create("stylize", f"{source.name} (stylized)", values, source=source.id,
                             style_upload=f"style{style_file.suffix}" if style_file else None)
-        if style_file is not None:
-            (job.folder / job.style_upload).write_bytes(style_file.data)
-        try:
-            studio.submit(job)
-        except QueueFull as err:
-            studio.discard(job)
-            raise ApiError(429, str(err), {"Retry-After": "10"}) from None
-        return job_json(job, studio)
+        return queue(job, style_file)
 
     @app.get("/api/paintings/{painting_id}/events", summary="Progress as server-sent events",
              response_class=StreamingResponse)
