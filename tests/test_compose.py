@@ -150,3 +150,53 @@ def test_labels_command_bad_input_is_one_line(tmp_path, capsys, monkeypatch, arg
     monkeypatch.chdir(tmp_path)
     status, _, err = run_cli(capsys, "labels", *argv)
     assert_user_error(status, err, *words)
+
+
+# ---- per-region Gram matrices --------------------------------------------------------------------
+def test_region_gram_of_an_all_ones_mask_is_the_plain_gram():
+    import torch
+
+    from neuralpaint.composition.grams import region_grams
+    from neuralpaint.style.losses import gram
+
+    feats = torch.randn(1, 5, 6, 8, generator=torch.Generator().manual_seed(0))
+    for masks in (torch.ones(1, 6, 8), torch.ones(2, 24, 32)):  # at the layer's size, or the image's
+        out = region_grams(feats, masks)
+        assert out.shape == (masks.shape[0], 5, 5)
+        for g in out:
+            torch.testing.assert_close(g, gram(feats)[0])
+
+
+def test_region_grams_of_a_binary_mask_are_the_grams_of_the_region_alone():
+    import torch
+
+    from neuralpaint.composition.grams import region_grams, region_masks
+    from neuralpaint.style.losses import gram
+
+    feats = torch.randn(4, 6, 8, generator=torch.Generator().manual_seed(1), dtype=torch.float64, requires_grad=True)
+    index = np.zeros((12, 16), np.int64)
+    index[:, 6:] = 1  # at the image's resolution: columns 0..2 of the layer are region 0, 3..7 region 1
+    masks = region_masks(index).double()
+    assert masks.shape == (2, 12, 16)
+    out = region_grams(feats, masks)
+    torch.testing.assert_close(out[0], gram(feats[None, :, :, :3])[0])
+    torch.testing.assert_close(out[1], gram(feats[None, :, :, 3:])[0])
+    assert torch.autograd.gradcheck(lambda f: region_grams(f, masks), (feats,))
+
+
+def test_region_grams_refuse_empty_regions_and_bad_shapes():
+    import torch
+
+    from neuralpaint.composition.grams import region_grams
+
+    feats = torch.randn(3, 4, 4)
+    masks = torch.zeros(2, 8, 8)
+    masks[0] = 1
+    with pytest.raises(NeuralPaintError, match="region 1 covers 0.00 of the 4x4"):
+        region_grams(feats, masks)
+    with pytest.raises(NeuralPaintError, match=r"masks of shape \(R, H, W\), got \(8, 8\)"):
+        region_grams(feats, masks[0])
+    with pytest.raises(NeuralPaintError, match=r"features of shape .* got \(2, 3, 4, 4\)"):
+        region_grams(torch.randn(2, 3, 4, 4), masks[:1])
+    with pytest.raises(NeuralPaintError, match=r"\[0, 1\]"):
+        region_grams(feats, masks[:1] * 2)
