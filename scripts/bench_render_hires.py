@@ -6,7 +6,7 @@
 
 For each stroke type a strokes file is made with ``neuralpaint random-strokes --stroke TYPE --n N
 --seed 7`` (512x512 canvas); then ``neuralpaint render-hires FILE --scale S -q -o out.FORMAT
---device cpu`` runs as a subprocess under ``/usr/bin/time``: wall seconds, peak RSS of the
+--device cpu`` runs in a fresh process reaped by ``os.wait4``: wall seconds, peak RSS of the
 process (torch included), user and system CPU seconds. The output file is deleted after each run.
 With ``--baseline DIR`` the same command also runs with ``PYTHONPATH=DIR`` (an older checkout, e.g.
 ``git worktree add /tmp/base <commit>``), interleaved with the current code so that both see the
@@ -35,16 +35,13 @@ def neuralpaint(pythonpath: str | None) -> tuple[list[str], dict]:
 
 
 def timed(cmd: list[str], env: dict, cwd: pathlib.Path) -> dict:
-    """Run ``cmd`` under /usr/bin/time: wall s, peak RSS MB, user s, sys s."""
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as t:
-        result = subprocess.run(["/usr/bin/time", "-o", t.name, "-f", "%e %M %U %S", *cmd], env=env,
-                                capture_output=True, text=True, cwd=cwd)
-        if result.returncode != 0:  # a failed run is never a figure
-            print(f"{' '.join(cmd)} failed (exit {result.returncode}): {result.stderr.strip()[-500:]}", file=sys.stderr)
-            return {"status": result.returncode}
-        wall, rss_kb, user, system = t.read().split()[-4:]
-    return {"status": 0, "wall_s": float(wall), "peak_rss_mb": round(int(rss_kb) / 1024), "user_s": float(user),
-            "sys_s": float(system)}
+    """Run ``cmd`` in a fresh process: wall s, peak RSS MB, user s, sys s (``figures.run_timed``)."""
+    run = figures.run_timed(cmd, cwd, env)
+    if run["status"] != 0:  # a failed run is never a figure
+        print(f"{' '.join(cmd)} failed (exit {run['status']}): {run['stderr'].strip()[-500:]}", file=sys.stderr)
+        return {"status": run["status"]}
+    return {"status": 0, "wall_s": round(run["seconds"], 2), "peak_rss_mb": round(run["rss_mb"]),
+            "user_s": round(run["user_s"], 2), "sys_s": round(run["sys_s"], 2)}
 
 
 def tables(results: dict) -> dict[str, figures.Table]:

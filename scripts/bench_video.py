@@ -7,7 +7,7 @@ Clips: ``bunny`` -- the bundled Big Buck Bunny cut (test_images/bigbuckbunny_320
 frames, slow motion; (c) Blender Foundation, CC-BY 3.0); ``pan`` -- a synthetic fast pan and zoom
 over test_images/coffee.png made here (320x180 frames, tens of pixels per frame).
 
-Whole commands run as fresh processes under ``/usr/bin/time`` (wall s, peak RSS):
+Whole commands run as fresh processes reaped by ``os.wait4`` (wall s, peak RSS):
 ``neuralpaint paint-video --video CLIP --size 256 --max-strokes 300 --out DIR --save-frames -q``
 once, and ``neuralpaint paint --img FRAME.png --size 256 --max-strokes 300 --no-animation -q
 --out DIR`` for each of the first ``--independent-frames`` frames (PNG files extracted first).
@@ -55,15 +55,12 @@ def neuralpaint() -> tuple[list[str], dict]:
 
 
 def timed(cmd: list[str], cwd: pathlib.Path) -> dict:
-    """Run ``cmd`` (a neuralpaint subcommand) under /usr/bin/time: wall s, peak RSS MB."""
+    """Run ``cmd`` (a neuralpaint subcommand) in a fresh process: wall s, peak RSS MB."""
     base, env = neuralpaint()
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as t:
-        result = subprocess.run(["/usr/bin/time", "-o", t.name, "-f", "%e %M", *base, *cmd], env=env,
-                                capture_output=True, text=True, cwd=cwd)
-        if result.returncode != 0:
-            raise RuntimeError(f"{shlex.join(cmd)} failed:\n{result.stderr[-2000:]}")
-        wall, rss_kb = t.read().split()[-2:]
-    return {"wall_s": float(wall), "peak_rss_mb": round(int(rss_kb) / 1024)}
+    run = figures.run_timed([*base, *cmd], cwd, env)
+    if run["status"] != 0:
+        raise RuntimeError(f"{shlex.join(cmd)} failed:\n{run['stderr'][-2000:]}")
+    return {"wall_s": round(run["seconds"], 2), "peak_rss_mb": round(run["rss_mb"])}
 
 
 # ---- clips ---------------------------------------------------------------------------------------
@@ -437,7 +434,7 @@ def main() -> int:
         figures.save(args.json, {
             "started": started, "load_average_at_start": load_start,
             "settings": {"size": SIZE, "max_strokes": STROKES, "stroke": "oilpaintbrush", "work": str(work)},
-            "results": results, "failed": failed}, timing=figures.WHOLE + ", under /usr/bin/time")
+            "results": results, "failed": failed}, timing=figures.WHOLE)
     return 1 if failed else 0
 
 

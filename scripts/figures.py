@@ -102,7 +102,8 @@ def _relative(path: pathlib.Path) -> str:
 
 def run_timed(argv: list[str], cwd: pathlib.Path, env: dict | None = None) -> dict:
     """Run ``argv`` in a fresh process from ``cwd``, reaped by ``os.wait4`` so that the peak RSS is
-    that process's own: wall ``seconds``, ``rss_mb``, exit ``status``, ``stdout``, ``stderr``."""
+    that process's own: wall ``seconds``, ``rss_mb``, CPU ``user_s`` and ``sys_s``, exit ``status``,
+    ``stdout``, ``stderr``."""
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=err, text=True)
@@ -110,8 +111,9 @@ def run_timed(argv: list[str], cwd: pathlib.Path, env: dict | None = None) -> di
         seconds = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
-        return {"seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "status": os.waitstatus_to_exitcode(status),
-                "stdout": out.read(), "stderr": err.read()}
+        return {"seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "user_s": usage.ru_utime,
+                "sys_s": usage.ru_stime, "status": os.waitstatus_to_exitcode(status), "stdout": out.read(),
+                "stderr": err.read()}
 
 
 def load_tables(results_file: pathlib.Path) -> dict[str, Table]:
