@@ -19,6 +19,7 @@ _LAZY = {
     "render_strokes": ("canvas.render", "render_strokes"),
     "random_painting": ("random_strokes", "random_painting"),
     "stylize": ("style", "stylize"),
+    "compose": ("composition.composer", "compose"),
     "paint_video": ("video", "paint_video"),
     "paint_many": ("batch", "paint_many"),
     "PhotoResult": ("batch", "PhotoResult"),
@@ -28,7 +29,7 @@ _LAZY = {
     "read_image": ("imagefiles.io", "read_image"),
 }
 
-__all__ = ["NeuralPaintError", "PaintConfig", "PhotoResult", "StrokeType", "Strokes", "get_stroke_type",
+__all__ = ["NeuralPaintError", "PaintConfig", "compose", "PhotoResult", "StrokeType", "Strokes", "get_stroke_type",
            "load_strokes", "paint", "paint_many", "paint_video", "random_painting", "read_image", "render_strokes", "save_strokes", "stylize",
            "render_painting", "stroke_type_names", "__version__"]
 

@@ -25,7 +25,7 @@ from ..errors import NeuralPaintError
 from .common import PROG, Command, HelpFormatter, one_line
 
 # subcommand modules, in the order ``neuralpaint --help`` lists them
-COMMAND_MODULES = ("paint", "paint_video", "stylize", "labels", "random_strokes", "render_hires", "train_renderer", "eval_renderer",
+COMMAND_MODULES = ("paint", "paint_video", "stylize", "labels", "compose", "random_strokes", "render_hires", "train_renderer", "eval_renderer",
                    "export_svg", "export_strokes", "make_dataset", "cluster_local", "serve")
 
 COMMANDS: tuple[Command, ...] = tuple(

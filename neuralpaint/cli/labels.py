@@ -22,6 +22,9 @@ def add_labels_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--position-weight", type=float, default=POSITION_WEIGHT, metavar="W",
                    help="how much a pixel's position counts beside its colour: 0 clusters colour alone, "
                    "1 makes the longer side span 100 Lab units (default: %(default)s)")
+    p.add_argument("--first-colour", "--first-color", dest="first_colour", type=int, default=0, metavar="N",
+                   help="draw region 0 in the N-th label colour (0..31), region 1 in the next, ...: give a "
+                   "second painting's map the colours after the first's, to mix them (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed of k-means (default: %(default)s)")
     p.add_argument("-o", "--output", type=Path, default=None, metavar="LABELS.png",
                    help="the label map, a PNG; the legend goes beside it as .json "
@@ -43,10 +46,11 @@ def run_labels(args: argparse.Namespace) -> int:
         raise NeuralPaintError(f"{out}: a label map must be a .png (JPEG would blur its flat colours)")
     image = image_tensor(read_image(path), f"painting {path}")
     image = resize_image(image, *painting_size(image.shape[1], image.shape[2], args.size))
-    index, palette, legend = make_labels(image, args.regions, args.seed, position_weight=args.position_weight)
+    index, palette, legend = make_labels(image, args.regions, args.seed, position_weight=args.position_weight,
+                                          first_colour=args.first_colour)
     write_image(out, label_picture(index, palette) / 255.0)
     record = {"style": str(path), "size": [int(index.shape[0]), int(index.shape[1])], "seed": args.seed,
-              "position_weight": args.position_weight, "regions": legend}
+              "position_weight": args.position_weight, "first_colour": args.first_colour, "regions": legend}
     legend_path = write_text_atomic(out.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
     print(f"{len(legend)} regions of {path} ({index.shape[1]}x{index.shape[0]})")
     print("  region  colour   area    mean colour")

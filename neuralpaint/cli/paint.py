@@ -40,9 +40,10 @@ def add_paint_arguments(p: argparse.ArgumentParser) -> None:
     add_style_arguments(p, steps_flag="--style-steps")
 
 
-def add_painting_arguments(p: argparse.ArgumentParser, size: int | None = None) -> None:
-    """The painter's options, shared by ``paint`` and ``paint-video`` (``size``: another default
-    for ``--size``)."""
+def add_painting_arguments(p: argparse.ArgumentParser, size: int | None = None, size_help: str | None = None,
+                           max_strokes: int | None = None) -> None:
+    """The painter's options, shared by ``paint``, ``paint-video`` and ``compose`` (``size``,
+    ``max_strokes``: other defaults; ``size_help``: what ``--size`` says instead)."""
     from ..painter.config import PaintConfig
     from ..strokes import stroke_type_names
 
@@ -54,10 +55,10 @@ def add_painting_arguments(p: argparse.ArgumentParser, size: int | None = None) 
                       help="paint progressively in 1x1, 2x2, ... NxN blocks (default: %(default)s)")
     grid.add_argument("--m-grid", type=int, default=d.m_grid, metavar="M",
                       help="instead, paint in one pass of MxM blocks")
-    p.add_argument("--max-strokes", type=int, default=d.max_strokes, metavar="N",
+    p.add_argument("--max-strokes", type=int, default=max_strokes or d.max_strokes, metavar="N",
                    help="number of strokes in the painting (default: %(default)s)")
-    p.add_argument("--size", type=int, default=size or d.size, metavar="PX",
-                   help="longer side of the painting in pixels; the photo's aspect ratio is kept "
+    p.add_argument("--size", type=int, default=size or (None if size_help else d.size), metavar="PX",
+                   help=size_help or "longer side of the painting in pixels; the photo's aspect ratio is kept "
                    "(default: %(default)s)")
     p.add_argument("--canvas-color", "--canvas-colour", dest="canvas_colour", metavar="COLOR",
                    default=colour_text(d.canvas_colour),

@@ -96,13 +96,14 @@ def _merge_small_pieces(index: np.ndarray, k: int, min_area: int) -> np.ndarray:
 
 
 def make_labels(image: np.ndarray | Tensor, regions: int, seed: int = 0, position_weight: float = POSITION_WEIGHT,
-                smooth_radius: int | None = None, min_piece: float = MIN_PIECE
+                smooth_radius: int | None = None, min_piece: float = MIN_PIECE, first_colour: int = 0
                 ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """A label map of ``image`` (``(H, W, 3)`` array or ``(3, H, W)`` tensor, RGB in [0, 1]) with
     ``regions`` regions (2..32).
 
     Returns ``index (H, W) int32`` in ``0..K-1`` (region 0 the largest), ``palette (K, 3) uint8``
-    (region ``i`` is drawn in ``palette[i] = LABEL_COLOURS[i]``) and the legend: one dict per region,
+    (region ``i`` is drawn in ``palette[i] = LABEL_COLOURS[first_colour + i]``: a second painting's
+    map can take the colours after the first's, so that the two can be mixed in one new map) and the legend: one dict per region,
     ``{"region": i, "colour": "#rrggbb", "area": fraction of the pixels, "mean_colour": "#rrggbb"
     (the image's mean RGB there)}``; the areas sum to 1. ``K == regions`` unless the image has fewer
     distinct pixels. ``smooth_radius``: of the mode filter (default: the longer side / 128, at least
@@ -111,6 +112,9 @@ def make_labels(image: np.ndarray | Tensor, regions: int, seed: int = 0, positio
 
     if not 2 <= int(regions) <= MAX_REGIONS:
         raise NeuralPaintError(f"a label map needs 2..{MAX_REGIONS} regions, got {regions}")
+    if not 0 <= first_colour <= MAX_REGIONS - int(regions):
+        raise NeuralPaintError(f"{regions} regions from colour {first_colour} on need more than the "
+                               f"{MAX_REGIONS} label colours")
     if not 0 <= position_weight <= 10:
         raise NeuralPaintError(f"position weight must be in 0..10, got {position_weight}")
     picture = image_tensor(image, "label map image").detach().cpu().clamp(0.0, 1.0)  # (3, H, W)
@@ -135,7 +139,7 @@ def make_labels(image: np.ndarray | Tensor, regions: int, seed: int = 0, positio
     renumber = np.zeros(k, np.int32)
     renumber[present] = np.arange(len(present), dtype=np.int32)
     index = renumber[index]
-    palette = palette_array(len(present))
+    palette = palette_array(first_colour + len(present))[first_colour:]
     rgb = picture.permute(1, 2, 0).reshape(-1, 3).double().numpy()
     flat = index.ravel()
     legend = []
@@ -155,16 +159,33 @@ def label_picture(index: np.ndarray, palette: np.ndarray) -> np.ndarray:
 def read_label_map(path: str | os.PathLike, min_fraction: float = 0.005, max_colours: int = MAX_REGIONS
                    ) -> tuple[np.ndarray, np.ndarray]:
     """A label map file -> ``index (H, W) int32`` and ``colours (M, 3) uint8``, main colours by
-    area, largest first (``colours[index]`` is the snapped picture).
+    area, largest first (``colours[index]`` is the snapped picture); see ``snap_label_picture``.
+    ``NeuralPaintError`` for an unreadable file (and what ``snap_label_picture`` refuses)."""
+    from ..imagefiles.io import read_image
+
+    picture = np.round(read_image(path) * 255.0).astype(np.uint8)
+    try:
+        return snap_label_picture(picture, min_fraction, max_colours)
+    except NeuralPaintError as err:
+        raise NeuralPaintError(f"{path}: {err}") from None
+
+
+def snap_label_picture(picture: np.ndarray, min_fraction: float = 0.005, max_colours: int = MAX_REGIONS
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """A label picture ``(H, W, 3)`` uint8 (perhaps edited, anti-aliased) -> ``index (H, W) int32``
+    and ``colours (M, 3) uint8``, main colours by area, largest first.
 
     A main colour has at least ``min_fraction * H * W`` interior pixels (pixels whose 8 neighbours
     have the same colour); every other colour (anti-aliased edges, stray specks) is replaced by the
-    main colour nearest to it in RGB. ``NeuralPaintError`` for an unreadable file, no main colour,
-    or more than ``max_colours`` main colours."""
-    from ..imagefiles.io import read_image
-
-    pixels = np.round(read_image(path) * 255.0).astype(np.int64)  # (H, W, 3)
+    main colour nearest to it in RGB. ``NeuralPaintError`` for no main colour or more than
+    ``max_colours`` main colours."""
+    picture = np.asarray(picture)
+    if picture.ndim != 3 or picture.shape[2] != 3 or picture.dtype != np.uint8:
+        raise NeuralPaintError(f"a label picture must be (H, W, 3) uint8, got {picture.shape} {picture.dtype}")
+    pixels = picture.astype(np.int64)
     H, W, _ = pixels.shape
+    if min(H, W) < 3:
+        raise NeuralPaintError(f"a label map of {W}x{H} pixels is too small")
     packed = pixels[..., 0] << 16 | pixels[..., 1] << 8 | pixels[..., 2]  # (H, W)
     values, inverse = np.unique(packed, return_inverse=True)
     inverse = inverse.reshape(H, W)
@@ -179,9 +200,9 @@ def read_label_map(path: str | os.PathLike, min_fraction: float = 0.005, max_col
     order = np.argsort(-counts, kind="stable")
     main = order[counts[order] >= min_fraction * H * W]
     if main.size == 0:
-        raise NeuralPaintError(f"{path}: not a label map: no flat colour covers {min_fraction:.1%} of the picture")
+        raise NeuralPaintError(f"not a label map: no flat colour covers {min_fraction:.1%} of the picture")
     if main.size > max_colours:
-        raise NeuralPaintError(f"{path}: {main.size} flat colours each cover {min_fraction:.1%} of the picture or more; "
+        raise NeuralPaintError(f"{main.size} flat colours each cover {min_fraction:.1%} of the picture or more; "
                                f"a label map has at most {max_colours} (flat colours, one per region)")
     unpack = np.stack([values >> 16 & 255, values >> 8 & 255, values & 255], axis=1)  # (U, 3)
     colours = unpack[main]  # (M, 3)
