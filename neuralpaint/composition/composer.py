@@ -43,6 +43,7 @@ from torch import Tensor
 
 from .. import __version__
 from ..errors import NeuralPaintError
+from ..photo import painting_size, resize_image
 from .labels import MAX_REGIONS, hex_colour, make_labels, read_label_map, snap_label_picture
 from .regions import RegionObjective, Source, region_noise, region_report, resize_index, synthesise
 
@@ -138,7 +139,6 @@ def style_map(painting, labels=None, first_colour: int = 0, config: ComposeConfi
     array or a ``(3, H, W)`` tensor) with the label map ``labels`` (a path or an ``(H, W, 3)`` uint8
     picture); without one, made as ``neuralpaint labels`` makes it (``config.style_regions``
     regions, its colours from ``first_colour`` on)."""
-    from ..photo import painting_size, resize_image
     from ..style.stylize import read_style_image
 
     cfg = config or ComposeConfig()
@@ -198,8 +198,6 @@ def _flush_denormals():
 
 
 def _scaled(image: Tensor, index: np.ndarray, scale: float) -> tuple[Tensor, np.ndarray]:
-    from ..photo import resize_image
-
     H, W = index.shape
     h, w = max(8, round(H * scale)), max(8, round(W * scale))
     return resize_image(image, h, w), resize_index(index, h, w)
@@ -271,8 +269,6 @@ def compose_run(labels, styles, config: ComposeConfig | None = None, paint_confi
             target = target.cpu()
             seconds["synthesis"] = time.perf_counter() - t0
             if stopped:  # Ctrl-C: no painting; the synthesis so far, at the painting's size
-                from ..photo import painting_size, resize_image
-
                 shown = resize_image(target, *painting_size(H, W, size))
                 return ComposeResult(None, shown, None, maps, sources, [], log, seconds, interrupted=True)
         else:  # the flat start: every region its source region's mean colour
@@ -280,6 +276,8 @@ def compose_run(labels, styles, config: ComposeConfig | None = None, paint_confi
             for r, source in enumerate(region_sources):
                 target[:, torch.as_tensor(work_index == r)] = source.image[:, source.mask].mean(dim=1, keepdim=True)
         t0 = time.perf_counter()
+        # at the label map's aspect exactly (the working size's rounding would drift it by a pixel)
+        target = resize_image(target, *painting_size(H, W, size)).clamp(0.0, 1.0)
         strokes, state, painted_target = paint_image(target, pcfg, progress=progress, watch=watch)
         seconds["painting"] = time.perf_counter() - t0
         if cfg.method == "strokes" and not state.interrupted and cfg.stroke_steps:
@@ -289,8 +287,6 @@ def compose_run(labels, styles, config: ComposeConfig | None = None, paint_confi
             seconds["strokes"] = time.perf_counter() - t0
 
     from ..canvas.render import render_painting
-    from ..photo import resize_image
-
     t0 = time.perf_counter()
     if cfg.method == "pixels" and not state.interrupted:  # the painter's canvas is the engine's render
         final = state.canvas
@@ -301,7 +297,7 @@ def compose_run(labels, styles, config: ComposeConfig | None = None, paint_confi
     seconds["report"] = time.perf_counter() - t0
     metadata = {**strokes.metadata, "generator": "neuralpaint compose", "neuralpaint_version": __version__,
                 "compose": {"labels": where, "styles": [{"painting": m.path, "made": m.made} for m in maps],
-                            "sources": [[s, k] for s, k in sources], **dataclasses.asdict(cfg)}}
+                            "sources": [[s, k] for s, k in sources], "regions": report, **dataclasses.asdict(cfg)}}
     strokes = dataclasses.replace(strokes, metadata=metadata)
     return ComposeResult(strokes, painted_target.cpu(), final.cpu(), maps, sources, report, log, seconds,
                          interrupted=state.interrupted)

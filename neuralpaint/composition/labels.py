@@ -19,7 +19,6 @@ import os
 
 import cv2
 import numpy as np
-import torch
 from torch import Tensor
 
 from ..colour import rgb_to_lab
