@@ -77,6 +77,8 @@ BENCHES = (
           0.5),
     Bench("stylize", "bench_stylize.py", (), ("--photos", "astronaut", "--styles", "starry_night", "--modes",
                                               "palette"), 10),
+    Bench("compose", "bench_compose.py", ("--figure", "docs/compose_cases.jpg"),
+          ("--size", "96", "--strokes", "30", "--steps", "5", "--methods", "pixels"), 6),
     Bench("video", "bench_video.py", (), ("--clips", "bunny", "pan", "--frames", "8", "--independent-frames", "2"),
           8),
     Bench("video_tuning", "bench_video.py",

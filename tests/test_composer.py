@@ -47,7 +47,7 @@ def two_styles(tmp_path):
     return f"{red}:{red_map}", f"{green}:{green_map}", save(tmp_path / "new.png", new)
 
 
-SMALL = dict(steps=20, work_size=48, stroke="rectangle", max_strokes=40, max_divide=2, refine_steps=20,
+SMALL = dict(steps=10, work_size=40, stroke="rectangle", max_strokes=24, max_divide=2, refine_steps=10,
              backbone="efficientnet_lite0", device="cpu")
 
 
@@ -72,7 +72,7 @@ def test_compose_api_returns_strokes_that_rerender_to_the_final_picture(tmp_path
 
     red, green, new = two_styles(tmp_path)
     strokes = compose(new, [red, green], **SMALL)
-    assert strokes.n == 40 and (strokes.width, strokes.height) == (64, 48)
+    assert strokes.n == 24 and (strokes.width, strokes.height) == (64, 48)
     assert strokes.metadata["generator"] == "neuralpaint compose"
     again = compose(new, [red, green], **SMALL)  # deterministic
     assert np.array_equal(strokes.params, again.params)
@@ -140,15 +140,15 @@ def test_synthesis_lowers_the_objective_and_stops_on_ctrl_c():
                Source(torch.full((3, 32, 32), 0.5), torch.ones(32, 32, dtype=torch.bool), "grey")]
     objective = RegionObjective(load_backbone("efficientnet_lite0"), sources, index, generator=g)
     start = torch.rand(3, 32, 32, generator=g)
-    picture, log, stopped = synthesise(objective, start, 30, 0.03)
-    assert not stopped and len(log) == 30
+    picture, log, stopped = synthesise(objective, start, 20, 0.03)
+    assert not stopped and len(log) == 20
     assert log[-1]["total"] < 0.5 * log[0]["total"]
 
     def interrupt(step, terms):
         if step == 4:
             raise KeyboardInterrupt
 
-    picture, log, stopped = synthesise(objective, start, 30, 0.03, watch=interrupt)
+    picture, log, stopped = synthesise(objective, start, 20, 0.03, watch=interrupt)
     assert stopped and len(log) == 5 and picture.shape == (3, 32, 32)
 
 

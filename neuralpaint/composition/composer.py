@@ -33,7 +33,6 @@ import dataclasses
 import math
 import os
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,7 +44,7 @@ from .. import __version__
 from ..errors import NeuralPaintError
 from ..photo import painting_size, resize_image
 from .labels import MAX_REGIONS, hex_colour, make_labels, read_label_map, snap_label_picture
-from .regions import RegionObjective, Source, region_noise, region_report, resize_index, synthesise
+from .regions import RegionObjective, Source, flush_denormals, region_noise, region_report, resize_index, synthesise
 
 METHODS = ("pixels", "strokes")
 MATCH_DISTANCE = 24.0  # RGB distance within which a new map's colour is a style map's colour
@@ -185,18 +184,6 @@ def working_scale(label_shape: tuple[int, int], styles: list[StyleMap], work_siz
     return min(1.0, work_size / math.sqrt(H * W), work_size / longest)
 
 
-@contextmanager
-def _flush_denormals():
-    """Treat denormal floats as zero while the backbone is optimised against: as the synthesis
-    converges, its gradients fill with denormals and a step became 4x slower (0.36 s instead of
-    0.08 s at 256², measured once). Restored to PyTorch's default (off) afterwards."""
-    torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(False)
-
-
 def _scaled(image: Tensor, index: np.ndarray, scale: float) -> tuple[Tensor, np.ndarray]:
     H, W = index.shape
     h, w = max(8, round(H * scale)), max(8, round(W * scale))
@@ -260,33 +247,33 @@ def compose_run(labels, styles, config: ComposeConfig | None = None, paint_confi
     seconds["setup"] = time.perf_counter() - t0
 
     log: list[dict] = []
-    with _flush_denormals():
-        if cfg.method == "pixels":
-            t0 = time.perf_counter()
-            start = region_noise(work_index, region_sources, generator)
-            step = None if log_step is None else (lambda i, terms: log_step("synthesis", i, cfg.steps, terms))
-            target, log, stopped = synthesise(objective, start, cfg.steps, cfg.lr, watch=step)
-            target = target.cpu()
-            seconds["synthesis"] = time.perf_counter() - t0
-            if stopped:  # Ctrl-C: no painting; the synthesis so far, at the painting's size
-                shown = resize_image(target, *painting_size(H, W, size))
-                return ComposeResult(None, shown, None, maps, sources, [], log, seconds, interrupted=True)
-        else:  # the flat start: every region its source region's mean colour
-            target = torch.zeros(3, h, w)
-            for r, source in enumerate(region_sources):
-                target[:, torch.as_tensor(work_index == r)] = source.image[:, source.mask].mean(dim=1, keepdim=True)
+    if cfg.method == "pixels":
         t0 = time.perf_counter()
-        # at the label map's aspect exactly (the working size's rounding would drift it by a pixel)
-        target = resize_image(target, *painting_size(H, W, size)).clamp(0.0, 1.0)
-        strokes, state, painted_target = paint_image(target, pcfg, progress=progress, watch=watch)
-        seconds["painting"] = time.perf_counter() - t0
-        if cfg.method == "strokes" and not state.interrupted and cfg.stroke_steps:
-            t0 = time.perf_counter()
-            strokes, more = _fit_strokes(strokes, objective, (h, w), cfg, pcfg, device, log_step)
-            log += more
-            seconds["strokes"] = time.perf_counter() - t0
+        start = region_noise(work_index, region_sources, generator)
+        step = None if log_step is None else (lambda i, terms: log_step("synthesis", i, cfg.steps, terms))
+        target, log, stopped = synthesise(objective, start, cfg.steps, cfg.lr, watch=step)
+        target = target.cpu()
+        seconds["synthesis"] = time.perf_counter() - t0
+        if stopped:  # Ctrl-C: no painting; the synthesis so far, at the painting's size
+            shown = resize_image(target, *painting_size(H, W, size))
+            return ComposeResult(None, shown, None, maps, sources, [], log, seconds, interrupted=True)
+    else:  # the flat start: every region its source region's mean colour
+        target = torch.zeros(3, h, w)
+        for r, source in enumerate(region_sources):
+            target[:, torch.as_tensor(work_index == r)] = source.image[:, source.mask].mean(dim=1, keepdim=True)
+    t0 = time.perf_counter()
+    # at the label map's aspect exactly (the working size's rounding would drift it by a pixel)
+    target = resize_image(target, *painting_size(H, W, size)).clamp(0.0, 1.0)
+    strokes, state, painted_target = paint_image(target, pcfg, progress=progress, watch=watch)
+    seconds["painting"] = time.perf_counter() - t0
+    if cfg.method == "strokes" and not state.interrupted and cfg.stroke_steps:
+        t0 = time.perf_counter()
+        strokes, more = _fit_strokes(strokes, objective, (h, w), cfg, pcfg, device, log_step)
+        log += more
+        seconds["strokes"] = time.perf_counter() - t0
 
     from ..canvas.render import render_painting
+
     t0 = time.perf_counter()
     if cfg.method == "pixels" and not state.interrupted:  # the painter's canvas is the engine's render
         final = state.canvas
@@ -317,14 +304,15 @@ def _fit_strokes(strokes, objective: RegionObjective, work: tuple[int, int], cfg
     background = blank_canvas(*work, strokes.canvas_colour, device, params.dtype)
     opt = Adam([params], cfg.stroke_lr, bounds=(0.0, 1.0))
     log = []
-    for i in range(cfg.stroke_steps):
-        total, terms = objective(render_over(renderer, params, background))
-        opt.zero_grad()
-        total.backward()
-        opt.step()
-        log.append(terms)
-        if log_step is not None:
-            log_step("strokes", i, cfg.stroke_steps, terms)
+    with flush_denormals():
+        for i in range(cfg.stroke_steps):
+            total, terms = objective(render_over(renderer, params, background))
+            opt.zero_grad()
+            total.backward()
+            opt.step()
+            log.append(terms)
+            if log_step is not None:
+                log_step("strokes", i, cfg.stroke_steps, terms)
     return dataclasses.replace(strokes, params=params.detach().cpu().numpy().astype(strokes.params.dtype)), log
 
 
