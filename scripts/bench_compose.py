@@ -1,7 +1,7 @@
 """Benchmark: ``neuralpaint compose``, whole commands, on edited label maps of two shipped paintings.
 
     python scripts/bench_compose.py                                    # 512 px maps, 800 strokes (the defaults)
-    python scripts/bench_compose.py --figure docs/compose_cases.jpg    # and the docs' figure
+    python scripts/bench_compose.py --figure docs/compose_cases.jpg --methods-figure docs/compose_methods.jpg
     python scripts/bench_compose.py --size 96 --strokes 40 --steps 10 --methods pixels --json /tmp/c.json  # quick check
 
 The label maps of Wheat Field with Cypresses (4 regions) and of The Starry Night (4 regions, its
@@ -128,6 +128,21 @@ def figure(path: Path, work: Path, out: Path, cases: list[dict]) -> None:
     print(f"wrote {path}")
 
 
+def methods_figure(path: Path, out: Path) -> None:
+    """The mirrored map painted by ``--method pixels`` (left) and ``strokes`` (right), 320 px high."""
+    import cv2
+
+    cells = []
+    for folder in ("mirrored", "mirrored_strokes"):
+        picture = read_png(out / folder / "mirrored_final.png")
+        h, w = picture.shape[:2]
+        cells += [cv2.resize(picture, (round(w * 320 / h), 320), interpolation=cv2.INTER_AREA),
+                  np.full((320, 6, 3), 255, np.uint8)]
+    picture = np.concatenate(cells[:-1], axis=1)
+    cv2.imwrite(str(path), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    print(f"wrote {path}")
+
+
 def tables(results: dict) -> dict[str, figures.Table]:
     cases = results["cases"]
     summary = figures.Table(
@@ -159,6 +174,8 @@ def main() -> int:
     p.add_argument("--methods", nargs="+", choices=("pixels", "strokes"), default=["pixels", "strokes"],
                    help="pixels: every map; strokes: the mirrored map again with --method strokes")
     p.add_argument("--figure", type=Path, default=None, help="also write the docs' figure here (JPEG)")
+    p.add_argument("--methods-figure", type=Path, default=None,
+                   help="also write the mirrored map's paintings by --method pixels and strokes side by side")
     p.add_argument("--json", type=Path, default=ROOT / "bench_results" / "compose.json")
     args = p.parse_args()
 
@@ -191,6 +208,8 @@ def main() -> int:
         print(f"\n{name}\n{table.markdown()}")
     if args.figure is not None:
         figure(args.figure, work, out, cases)
+    if args.methods_figure is not None:
+        methods_figure(args.methods_figure, out)
     return 0
 
 

@@ -149,6 +149,7 @@ def test_labels_command_takes_a_shipped_style_by_name(tmp_path, capsys, monkeypa
     (["--style", "wheat_field", "--regions", "40"], ["2..32 regions"]),
     (["--style", "wheat_field", "-o", "labels.jpg"], ["must be a .png"]),
     (["--style", "wheat_field", "--size", "0"], ["--size"]),
+    (["--style", "wheat_field", "--regions", "4", "--first-colour", "30"], ["label colours"]),
 ])
 def test_labels_command_bad_input_is_one_line(tmp_path, capsys, monkeypatch, argv, words):
     monkeypatch.chdir(tmp_path)
