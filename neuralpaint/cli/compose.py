@@ -18,7 +18,7 @@ COMPOSE_STROKES = 800  # compose's default --max-strokes
 def add_compose_arguments(p: argparse.ArgumentParser) -> None:
     from ..composition.composer import METHODS, ComposeConfig
     from ..resources import shipped_style_names
-    from .paint import add_painterly_arguments, add_painting_arguments
+    from .paint import add_output_arguments, add_painterly_arguments, add_painting_arguments
     from .stylize import add_backbone_arguments
 
     d = ComposeConfig
@@ -48,11 +48,7 @@ def add_compose_arguments(p: argparse.ArgumentParser) -> None:
                    help="regions of a style label map made here, as 'neuralpaint labels --regions K' "
                    "(default: %(default)s)")
     add_backbone_arguments(g)
-    p.add_argument("--out", type=Path, default=Path("output"), metavar="DIR",
-                   help="directory for the outputs, created if needed (default: %(default)s)")
-    p.add_argument("--no-animation", action="store_true",
-                   help="do not write the stroke-by-stroke <name>_animated.mp4 and .gif")
-    p.add_argument("--svg", action="store_true", help="also write <name>.svg, the painting as vector strokes")
+    add_output_arguments(p)
     add_painterly_arguments(p)
 
 

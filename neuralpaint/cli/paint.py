@@ -28,16 +28,21 @@ def add_paint_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --cluster, the workers write the outputs into --out themselves (a folder they "
                    "all see at the same path) instead of sending them back")
     add_painting_arguments(p)
+    add_output_arguments(p)
+    add_painterly_arguments(p)
+    from .stylize import add_style_arguments
+
+    add_style_arguments(p, steps_flag="--style-steps")
+
+
+def add_output_arguments(p: argparse.ArgumentParser) -> None:
+    """``--out``, ``--no-animation`` and ``--svg``: what a painting's outputs are and where (paint, compose)."""
     p.add_argument("--out", type=Path, default=Path("output"), metavar="DIR",
                    help="directory for the outputs, created if needed (default: %(default)s)")
     p.add_argument("--no-animation", action="store_true",
                    help="do not write the stroke-by-stroke <name>_animated.mp4 and .gif")
     p.add_argument("--svg", action="store_true",
                    help="also write <name>.svg, the painting as vector strokes (see export-svg)")
-    add_painterly_arguments(p)
-    from .stylize import add_style_arguments
-
-    add_style_arguments(p, steps_flag="--style-steps")
 
 
 def add_painting_arguments(p: argparse.ArgumentParser, size: int | None = None, size_help: str | None = None,
