@@ -44,7 +44,7 @@ from .. import __version__
 from ..errors import NeuralPaintError
 from ..photo import painting_size, resize_image
 from .labels import MAX_REGIONS, hex_colour, make_labels, read_label_map, snap_label_picture
-from .regions import RegionObjective, Source, flush_denormals, region_noise, region_report, resize_index, synthesise
+from .regions import RegionObjective, Source, region_noise, region_report, resize_index, synthesise
 
 METHODS = ("pixels", "strokes")
 MATCH_DISTANCE = 24.0  # RGB distance within which a new map's colour is a style map's colour
@@ -304,15 +304,14 @@ def _fit_strokes(strokes, objective: RegionObjective, work: tuple[int, int], cfg
     background = blank_canvas(*work, strokes.canvas_colour, device, params.dtype)
     opt = Adam([params], cfg.stroke_lr, bounds=(0.0, 1.0))
     log = []
-    with flush_denormals():
-        for i in range(cfg.stroke_steps):
-            total, terms = objective(render_over(renderer, params, background))
-            opt.zero_grad()
-            total.backward()
-            opt.step()
-            log.append(terms)
-            if log_step is not None:
-                log_step("strokes", i, cfg.stroke_steps, terms)
+    for i in range(cfg.stroke_steps):
+        total, terms = objective(render_over(renderer, params, background))
+        opt.zero_grad()
+        total.backward()
+        opt.step()
+        log.append(terms)
+        if log_step is not None:
+            log_step("strokes", i, cfg.stroke_steps, terms)
     return dataclasses.replace(strokes, params=params.detach().cpu().numpy().astype(strokes.params.dtype)), log
 
 
