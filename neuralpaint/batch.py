@@ -29,6 +29,7 @@ from .manifest import batch_settings, is_complete, one_line, read_manifest, resu
 
 DEFAULT_JOBS = 1  # photos painted at once by paint_many when jobs is not given (the CLI: default_jobs())
 QUICK_WRITE = 0.01  # seconds: a manifest written faster than this is written after every photo
+SMALL_MANIFEST = 200  # photos: a manifest this small is written after every photo however slow the disk
 WORKER_MEMORY = 1.5e9  # bytes set aside per worker: one painting peaks at 0.75-1.1 GB up to 2048 px
 PHOTO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 GLOB_CHARACTERS = "*?["
@@ -208,14 +209,17 @@ class Batch:
 
     def record(self, result: PhotoResult) -> None:
         """Enter the photo's result in the manifest and write it (atomically), as soon as the photo
-        is done while a write is cheap (under ``QUICK_WRITE``); once the manifest is big (thousands
-        of photos, on a cluster) at most every 20 times its last write's duration, so that it
-        takes about 5 % of the batch's time at most. ``run_batch`` writes the rest when it ends,
+        is done while the manifest is small (``SMALL_MANIFEST`` photos) or a write is cheap (under
+        ``QUICK_WRITE``); once the manifest is big and slow to write (thousands of photos, on a
+        cluster) at most every 20 times its last write's duration, so that it takes about 5 % of
+        the batch's time at most. (A time limit alone let a loaded machine, where even a small
+        write took over 10 ms, skip writes after quick photos.) ``run_batch`` writes the rest when it ends,
         however it ends (a killed command repaints the few photos not yet written in)."""
         source = self.sources[result.name] or {}
         self.manifest["photos"][result.name] = result_entry(result, source, self.settings, self.out)
         self._unsaved = True
-        if self._cost < QUICK_WRITE or time.perf_counter() - self._written >= 20 * self._cost:
+        if (len(self.manifest["photos"]) <= SMALL_MANIFEST or self._cost < QUICK_WRITE
+                or time.perf_counter() - self._written >= 20 * self._cost):
             self.save()
 
     def save(self) -> None:
