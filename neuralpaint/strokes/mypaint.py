@@ -410,6 +410,33 @@ class MyPaint(StrokeType):
                                            height, width)
         return colour.astype(params.dtype, copy=False), alpha.astype(params.dtype, copy=False)
 
+    def render_cells(self, params: Tensor, rows: Tensor, height: int, width: int, cell: int,
+                     origins: Tensor) -> tuple[Tensor, Tensor]:
+        """As ``StrokeType.render_cells`` (``colour (T, 3, cell, cell)``, ``alpha (T, 1, cell, cell)``,
+        no gradient), but each stroke is drawn once, read on the rectangle its cells span, and cut
+        into them (the default draws and reads a window per pair)."""
+        self.check_params(params)
+        T = rows.shape[0]
+        colour = np.zeros((T, 3, cell, cell), np.float32)
+        alpha = np.zeros((T, 1, cell, cell), np.float32)
+        actions = np.clip(to_numpy(params.detach(), np.float64), 0.0, 1.0)
+        r = rows.cpu().numpy()
+        o = origins.cpu().numpy().astype(np.int64)  # (T, 2) top, left
+        order = np.argsort(r, kind="stable")
+        steps = np.arange(cell)
+        for group in np.split(order, np.flatnonzero(np.diff(r[order])) + 1):
+            if group.size == 0:
+                continue
+            (top, left), (bottom, right) = o[group].min(0), o[group].max(0) + cell
+            c, a = self._draw_windows(actions[r[group[0]]][None], np.array([float(top)]), np.array([float(left)]),
+                                      int(bottom - top), int(right - left), height, width)
+            ys = (o[group, 0] - top)[:, None, None] + steps[None, :, None]  # (n, cell, 1)
+            xs = (o[group, 1] - left)[:, None, None] + steps[None, None, :]  # (n, 1, cell)
+            colour[group] = c[0][:, ys, xs].transpose(1, 0, 2, 3)
+            alpha[group] = a[0][:, ys, xs].transpose(1, 0, 2, 3)
+        out = dict(device=params.device, dtype=params.dtype)
+        return torch.from_numpy(colour).to(**out), torch.from_numpy(alpha).to(**out)
+
     def _draw_windows(self, actions: np.ndarray, tops: np.ndarray, lefts: np.ndarray, h: int, w: int,
                       height: float, width: float) -> tuple[np.ndarray, np.ndarray]:
         """Strokes ``actions (B, 12)`` (float64, in [0, 1]) drawn by libmypaint, read on the ``h x w``
