@@ -523,6 +523,15 @@ class MyPaint(StrokeType):
         half = torch.full_like(sizes, 0.5)
         return self._assemble(start, through, end, size, colours, half, half)
 
+    def keep_for_canvas_(self, params: Tensor, fraction: float) -> Tensor:
+        """``size`` held in ``[-ln(fraction) / 2, 1 - ln(fraction) / 2]``: the sizes ``to_canvas``
+        does not clamp (a block's stroke thinner than the canvas's smallest radius would be drawn
+        thicker on the canvas; at the first level, whose window is larger than the canvas, one
+        thicker than its largest would be drawn thinner)."""
+        shift = -0.5 * math.log(fraction)
+        params[..., 1].clamp_(max(0.0, shift), min(1.0, 1.0 + shift))
+        return params
+
     def to_canvas(self, params: Tensor, box: tuple[int, int, int, int], height: int, width: int) -> Tensor:
         """Positions as for every type; the logarithmic size shifts by ``ln(block / canvas) / 2``
         (longer sides) and is clamped at 0: strokes thinner than the canvas's smallest radius
