@@ -82,8 +82,8 @@ def add_painting_arguments(p: argparse.ArgumentParser, size: int | None = None) 
                    help="optimiser steps each stroke receives in its level (default: %(default)s)")
     p.add_argument("--refine-steps", type=int, default=d.refine_steps, metavar="N",
                    help="final joint steps on all strokes over the whole canvas; 0 skips "
-                   "(default: the stroke type's, 300 for rectangle and 150 for the slower engines; "
-                   "skipped with a neural renderer)")
+                   "(default: the stroke type's, 300 for rectangle, 0 for mypaint and 150 for the "
+                   "slower engines; skipped with a renderer net alone)")
     p.add_argument("--seed", type=int, default=d.seed,
                    help="random seed; the same seed and settings give the same painting "
                    "(default: %(default)s)")
