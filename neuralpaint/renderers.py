@@ -182,8 +182,8 @@ class HybridRenderer:
         # a pair's key: its stroke and its cell (cells on the grid from the canvas's corner)
         ch, cw = -(-height // cell) + 1, -(-width // cell) + 1
         keys = (rows * ch + origins[:, 0] // cell) * cw + origins[:, 1] // cell
-        draw = lambda sub: self.stroke.render_cells(params.detach(), rows.index_select(0, sub), height, width,  # noqa: E731
-                                                    cell, origins.index_select(0, sub))
+        draw = lambda sub: self.stroke.render_cells(  # noqa: E731
+            params.detach(), rows.index_select(0, sub), height, width, cell, origins.index_select(0, sub))
         return self._corrected(("cells", height, width, cell), params, rows, keys, colour, alpha, draw)
 
     def _corrected(self, kind: tuple, params: Tensor, rows: Tensor, keys: Tensor, colour: Tensor, alpha: Tensor,

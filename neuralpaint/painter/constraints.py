@@ -44,7 +44,8 @@ class StrokeConstraints:
 
     @property
     def active(self) -> bool:
-        return self.opaque or self.min_size > 0 or self.palette is not None or self.stroke.implements("keep_for_canvas_")
+        return (self.opaque or self.min_size > 0 or self.palette is not None
+                or self.stroke.implements("keep_for_canvas_"))
 
     @torch.no_grad()
     def apply_(self, params: Tensor, region_side: float | None = None) -> Tensor:
