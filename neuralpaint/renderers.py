@@ -151,7 +151,8 @@ class HybridRenderer:
         self.net = net
         self.stroke = net.stroke
         self.tolerance = tolerance
-        self._kept: dict = {}  # (kind, height, width[, cell]) -> (keys (T,), params (T, d), colour, alpha)
+        # (kind, height, width[, cell]) -> (keys (T,), params drawn at (T, d), colour, alpha corrections)
+        self._kept: dict = {}
         self.engine_draws = 0  # (stroke, window) pairs the engine has drawn: for tests and benchmarks
 
     def render(self, params: Tensor, height: int, width: int) -> tuple[Tensor, Tensor]:
@@ -205,16 +206,19 @@ class HybridRenderer:
                 fresh = ~same
             fix_colour = torch.empty_like(colour)
             fix_alpha = torch.empty_like(alpha)
+            drawn_at = now.clone()  # the params each pair's correction was drawn at
             if not fresh.all():
-                fix_colour[~fresh] = old_colour[match[~fresh]]
-                fix_alpha[~fresh] = old_alpha[match[~fresh]]
+                kept = match[~fresh]
+                fix_colour[~fresh] = old_colour[kept]
+                fix_alpha[~fresh] = old_alpha[kept]
+                drawn_at[~fresh] = old_params[kept]
             sub = fresh.nonzero(as_tuple=True)[0]
             if sub.numel():
                 engine_colour, engine_alpha = draw(sub)
                 fix_colour[sub] = engine_colour - colour.detach().index_select(0, sub)
                 fix_alpha[sub] = engine_alpha - alpha.detach().index_select(0, sub)
                 self.engine_draws += int(sub.numel())
-            self._kept[kind] = (keys, now, fix_colour, fix_alpha)
+            self._kept[kind] = (keys, drawn_at, fix_colour, fix_alpha)
         return colour + fix_colour, alpha + fix_alpha
 
 

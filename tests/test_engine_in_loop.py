@@ -104,6 +104,11 @@ def test_only_moved_strokes_are_drawn_again(net):
     net_before, net_after = net.render(p, 32, 32)[1], net.render(moved, 32, 32)[1]
     engine_before = lazy.stroke.render(p, 32, 32)[1]
     torch.testing.assert_close(alpha, net_after + (engine_before - net_before), atol=1e-5, rtol=0)
+    further = moved.clone()
+    further[2, 2] += 0.15  # 0.25 from where stroke 2 was drawn, 0.15 from the last call
+    colour, alpha = lazy.render(further, 32, 32)
+    assert lazy.engine_draws == 5  # the tolerance counts from the last draw, not from the last call
+    torch.testing.assert_close(alpha, lazy.stroke.render(further, 32, 32)[1], atol=1e-5, rtol=0)
     with pytest.raises(NeuralPaintError, match="tolerance"):
         HybridRenderer(net, tolerance=-1.0)
 
