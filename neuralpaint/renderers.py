@@ -3,9 +3,11 @@
 The painter calls ``renderer.render(params, height, width)`` and does not care which it is:
 
 * ``EngineRenderer`` differentiates through the stroke type's own engine, at any size;
-* ``NeuralRenderer`` runs a renderer net (``neuralpaint.nets``) at its native size and resizes.
+* ``NeuralRenderer`` runs a renderer net (``neuralpaint.nets``) at its native size and resizes;
+* ``HybridRenderer`` puts an engine without gradient (mypaint's libmypaint) in the loop: the
+  engine's pixels forward, the renderer net's gradients backward.
 
-Both return ``colour (B, 3, height, width)`` and ``alpha (B, 1, height, width)`` in [0, 1].
+All return ``colour (B, 3, height, width)`` and ``alpha (B, 1, height, width)`` in [0, 1].
 
 Checkpoints (the nets' weights and metadata) are read and written by ``neuralpaint.checkpoints``.
 """
@@ -27,6 +29,7 @@ class EngineRenderer:
     """Renders through the stroke type's differentiable engine."""
 
     exact = True  # renders what the final picture shows
+    draws_cells = True  # the painter draws blocks with render_cells: only where each stroke reaches
 
     def __init__(self, stroke: StrokeType):
         self.stroke = stroke
@@ -54,6 +57,7 @@ class NeuralRenderer:
     opacity parameter, ``stroke.alpha is None``), resized to the requested size."""
 
     exact = False  # an imitation of the engine that renders the final picture
+    draws_cells = False  # the net draws a stroke's whole canvas anyway: the painter draws blocks with render
 
     def __init__(self, stroke: StrokeType, net: RendererNet):
         if net.cfg.n_params != stroke.n_params:
@@ -119,6 +123,103 @@ class NeuralRenderer:
         bottom = bottom_left + wx * (at(y1, x1) - bottom_left)
         out = (top + wy * (bottom - top)).permute(0, 3, 1, 2)
         return out[:, :3], out[:, 3:]
+
+
+class HybridRenderer:
+    """The engine in the loop, for stroke types whose engine has no gradient (mypaint): a renderer
+    net's picture corrected by the engine's,
+
+        render(θ) = net(θ) + (engine(θ_k) - net(θ_k)).detach()
+
+    a straight-through estimator whose forward value is the engine's picture (at ``θ_k = θ``) and
+    whose gradient is the net's. The painter's loss is then measured on what the final picture
+    shows, however well the net imitates the engine; the net only says which way to move.
+
+    The correction ``engine(θ_k) - net(θ_k)`` is kept per stroke (per stroke and cell for
+    ``render_cells``) and drawn again only for strokes whose parameters moved by more than
+    ``tolerance`` (largest absolute change of any parameter) since it was drawn, and for cells
+    not drawn before: with ``tolerance = 0`` every forward value is the engine's own render.
+    One correction is kept per kind of call and canvas size (the painter renders the same
+    strokes step after step)."""
+
+    exact = True  # forward values are the engine's: what the final picture shows
+    draws_cells = False  # blocks as for the net: whole windows (half the time of cells here)
+
+    def __init__(self, net: NeuralRenderer, tolerance: float = 0.0):
+        if tolerance < 0:
+            raise NeuralPaintError(f"the engine tolerance must be 0 or more, got {tolerance}")
+        self.net = net
+        self.stroke = net.stroke
+        self.tolerance = tolerance
+        # (kind, height, width[, cell]) -> (keys (T,), params drawn at (T, d), colour, alpha corrections)
+        self._kept: dict = {}
+        self.engine_draws = 0  # (stroke, window) pairs the engine has drawn: for tests and benchmarks
+
+    def render(self, params: Tensor, height: int, width: int) -> tuple[Tensor, Tensor]:
+        """``params (B, d) -> colour (B, 3, height, width), alpha (B, 1, height, width)``: the
+        engine's values, the net's gradient."""
+        colour, alpha = self.net.render(params, height, width)
+        rows = torch.arange(params.shape[0], device=params.device)
+        draw = lambda sub: self.stroke.render(params.detach().index_select(0, sub), height, width)  # noqa: E731
+        return self._corrected(("render", height, width), params, rows, rows, colour, alpha, draw)
+
+    def render_windows(self, params: Tensor, height: int, width: int, side: int,
+                       corners: Tensor) -> tuple[Tensor, Tensor]:
+        """Each stroke of a ``height x width`` canvas in its ``side x side`` window at ``corners (B,
+        2)``: ``colour (B, 3, side, side), alpha (B, 1, side, side)`` (engine values, net gradient)."""
+        colour, alpha = self.net.render_windows(params, height, width, side, corners)
+        with torch.no_grad():  # not kept: the windows are not the painter's step-after-step renders
+            engine_colour, engine_alpha = self.stroke.render(params.detach(), height, width, window=(side, side),
+                                                             offset=corners.to(params.dtype))
+        self.engine_draws += params.shape[0]
+        return colour + (engine_colour - colour).detach(), alpha + (engine_alpha - alpha).detach()
+
+    def render_cells(self, params: Tensor, rows: Tensor, height: int, width: int, cell: int,
+                     origins: Tensor) -> tuple[Tensor, Tensor]:
+        """Stroke ``params[rows[k]]`` on the ``cell x cell`` square at ``origins[k]`` of a ``height x
+        width`` canvas (``rows (T,)``, ``origins (T, 2)``): ``colour (T, 3, cell, cell), alpha (T,
+        1, cell, cell)`` (engine values, net gradient)."""
+        colour, alpha = self.net.render_cells(params, rows, height, width, cell, origins)
+        # a pair's key: its stroke and its cell (cells on the grid from the canvas's corner)
+        ch, cw = -(-height // cell) + 1, -(-width // cell) + 1
+        keys = (rows * ch + origins[:, 0] // cell) * cw + origins[:, 1] // cell
+        draw = lambda sub: self.stroke.render_cells(  # noqa: E731
+            params.detach(), rows.index_select(0, sub), height, width, cell, origins.index_select(0, sub))
+        return self._corrected(("cells", height, width, cell), params, rows, keys, colour, alpha, draw)
+
+    def _corrected(self, kind: tuple, params: Tensor, rows: Tensor, keys: Tensor, colour: Tensor, alpha: Tensor,
+                   draw) -> tuple[Tensor, Tensor]:
+        """``colour, alpha (T, C, h, w)`` of the net for the pairs ``keys (T,)`` (unique; pair k
+        draws stroke ``params[rows[k]]``) plus the kept corrections, drawn again by ``draw(sub)``
+        (the engine's ``colour, alpha`` of the pairs ``sub``) where the stroke moved or the pair is
+        new."""
+        with torch.no_grad():
+            now = params.detach().index_select(0, rows)  # (T, d)
+            fresh = torch.ones(keys.shape[0], dtype=torch.bool, device=keys.device)
+            old = self._kept.get(kind)
+            if old is not None and keys.numel() and old[0].numel():
+                old_keys, old_params, old_colour, old_alpha = old
+                order = old_keys.argsort()
+                at = torch.searchsorted(old_keys, keys, sorter=order).clamp(max=old_keys.shape[0] - 1)
+                match = order[at]
+                same = (old_keys[match] == keys) & ((old_params[match] - now).abs().amax(1) <= self.tolerance)
+                fresh = ~same
+            fix_colour = torch.empty_like(colour)
+            fix_alpha = torch.empty_like(alpha)
+            drawn_at = now.clone()  # the params each pair's correction was drawn at
+            if not fresh.all():
+                kept = match[~fresh]
+                fix_colour[~fresh] = old_colour[kept]
+                fix_alpha[~fresh] = old_alpha[kept]
+                drawn_at[~fresh] = old_params[kept]
+            sub = fresh.nonzero(as_tuple=True)[0]
+            if sub.numel():
+                engine_colour, engine_alpha = draw(sub)
+                fix_colour[sub] = engine_colour - colour.detach().index_select(0, sub)
+                fix_alpha[sub] = engine_alpha - alpha.detach().index_select(0, sub)
+                self.engine_draws += int(sub.numel())
+            self._kept[kind] = (keys, drawn_at, fix_colour, fix_alpha)
+        return colour + fix_colour, alpha + fix_alpha
 
 
 def load_renderer(path: str | os.PathLike, stroke_type: str | None = None,

@@ -75,14 +75,21 @@ def add_painting_arguments(p: argparse.ArgumentParser, size: int | None = None, 
                    "drawn by libmypaint) (default: %(default)s)")
     p.add_argument("--checkpoint", type=Path, default=d.checkpoint, metavar="PATH",
                    help="renderer checkpoint for --renderer neural (default: checkpoints/<stroke>.pt)")
+    p.add_argument("--engine-in-loop", action=argparse.BooleanOptionalAction, default=d.engine_in_loop,
+                   help="with a renderer net, measure the loss on the stroke type's engine's pixels and "
+                   "take only the gradients from the net (default: on where the engine is not "
+                   "differentiable, mypaint)")
+    p.add_argument("--engine-tolerance", type=float, default=d.engine_tolerance, metavar="T",
+                   help="with the engine in the loop, draw a stroke again only once a parameter moved "
+                   "more than T since its last draw (default: %(default)s, every step)")
     p.add_argument("--ot-weight", type=float, default=d.ot_weight, metavar="W",
                    help="weight of the optimal-transport loss beside pixel L1 (default: %(default)s)")
     p.add_argument("--iters-per-stroke", type=int, default=d.iters_per_stroke, metavar="K",
                    help="optimiser steps each stroke receives in its level (default: %(default)s)")
     p.add_argument("--refine-steps", type=int, default=d.refine_steps, metavar="N",
                    help="final joint steps on all strokes over the whole canvas; 0 skips "
-                   "(default: the stroke type's, 300 for rectangle and 150 for the slower engines; "
-                   "skipped with a neural renderer)")
+                   "(default: the stroke type's, 300 for rectangle, 0 for mypaint and 150 for the "
+                   "slower engines; skipped with a renderer net alone)")
     p.add_argument("--seed", type=int, default=d.seed,
                    help="random seed; the same seed and settings give the same painting "
                    "(default: %(default)s)")
@@ -130,6 +137,7 @@ def paint_config_from_args(args: argparse.Namespace):
         stroke=args.stroke, stroke_options=options, max_divide=args.max_divide, m_grid=args.m_grid,
         max_strokes=args.max_strokes, size=args.size, canvas_colour=parse_colour(args.canvas_colour),
         renderer=renderer, checkpoint=str(args.checkpoint) if args.checkpoint is not None else None,
+        engine_in_loop=args.engine_in_loop, engine_tolerance=args.engine_tolerance,
         ot_weight=args.ot_weight, iters_per_stroke=args.iters_per_stroke,
         refine_steps=args.refine_steps, seed=args.seed, device=args.device,
         loss=args.loss, feature_weight=args.feature_weight, backbone=args.backbone,

@@ -19,7 +19,7 @@ from ..errors import NeuralPaintError
 from ..device import resolve_device
 from ..checkpoints import shipped_checkpoint
 from ..photo import painting_size, prepare_photo
-from ..renderers import EngineRenderer, load_renderer
+from ..renderers import EngineRenderer, HybridRenderer, load_renderer
 from ..strokes import get_stroke_type
 from ..strokesfile import Strokes
 from .config import PaintConfig
@@ -32,7 +32,9 @@ def make_renderer(cfg: PaintConfig, device: torch.device):
     """The renderer ``cfg.renderer`` asks for, for strokes of ``cfg.stroke`` with
     ``cfg.stroke_options`` (its ``.stroke`` is that stroke type). ``auto`` uses the engine where it
     is differentiable: on CPU it is several times faster than a neural renderer and exact (see the
-    README's benchmark); for engines that are not (mypaint) it uses the neural renderer."""
+    README's benchmark); for engines that are not (mypaint) it uses the neural renderer, with the
+    engine in the loop (``HybridRenderer``) unless ``cfg.engine_in_loop`` is False (by default only
+    there: elsewhere ``--renderer neural`` paints through the net alone)."""
     stroke = get_stroke_type(cfg.stroke, **cfg.stroke_options)
     if cfg.renderer == "engine" and not stroke.differentiable:
         raise NeuralPaintError(f"the {stroke.name} engine is not differentiable: paint with --renderer neural "
@@ -46,7 +48,8 @@ def make_renderer(cfg: PaintConfig, device: torch.device):
     renderer = load_renderer(path, stroke_type=stroke.name, device=device)
     if renderer.stroke.options != stroke.options:
         raise NeuralPaintError(f"{path}: renderer was trained with {renderer.stroke.options}, painting uses {stroke.options}")
-    return renderer
+    in_loop = not stroke.differentiable if cfg.engine_in_loop is None else cfg.engine_in_loop
+    return HybridRenderer(renderer, cfg.engine_tolerance) if in_loop else renderer
 
 
 def paint_image(image, cfg: PaintConfig, progress: bool = False,

@@ -22,6 +22,11 @@ class PaintConfig:
     canvas_colour: tuple[float, float, float] = (1.0, 1.0, 1.0)
     renderer: str = "auto"  # auto | engine | neural
     checkpoint: str | None = None  # neural renderer weights (default: checkpoints/<stroke>.pt)
+    # the engine in the loop: a renderer net's gradients with the engine's pixels as forward values
+    # (renderers.HybridRenderer); None: on where the engine has no gradient (mypaint)
+    engine_in_loop: bool | None = None
+    # ... drawn again for strokes whose parameters moved more than this since (0: every step)
+    engine_tolerance: float = 0.0
     ot_weight: float = 0.0  # weight of the optimal-transport (Sinkhorn) term
     ot_levels: tuple[int, ...] | None = None  # levels (blocks along the longer side) using OT; None: all
     # optimiser steps every stroke receives in its level (20 loses about 0.1 dB on astronaut even
@@ -68,6 +73,7 @@ class PaintConfig:
             (self.ot_weight >= 0, f"--ot-weight must be 0 or more, got {self.ot_weight}"),
             (self.schedule in ("joint", "published"), f"schedule must be joint or published, got {self.schedule!r}"),
             (self.renderer in ("auto", "engine", "neural"), f"--renderer must be auto, engine or neural, got {self.renderer!r}"),
+            (self.engine_tolerance >= 0, f"--engine-tolerance must be 0 or more, got {self.engine_tolerance}"),
             (8 <= self.work_size <= 1024, f"work_size must be in 8..1024, got {self.work_size}"),
             (0 <= self.overlap <= 1, f"overlap must be in 0..1, got {self.overlap}"),
             (self.lr > 0 and self.refine_lr > 0, "learning rates must be positive"),

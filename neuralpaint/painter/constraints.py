@@ -2,7 +2,9 @@
 
 * ``opaque``: every stroke fully opaque (as the published oil painter draws them);
 * ``min_size``: no stroke narrower or shorter than this many pixels of the painting;
-* ``palette``: every colour one of K paints (``paint --palette K``: k-means colours of the photo).
+* ``palette``: every colour one of K paints (``paint --palette K``: k-means colours of the photo);
+* always, in a block: what the stroke type needs for the block's strokes to look the same on the
+  canvas (``StrokeType.keep_for_canvas_``: mypaint's sizes).
 
 ``StrokeConstraints.apply_`` projects parameters onto these sets in place; the painter calls it on
 new strokes and after each Adam step, so the optimiser moves only what the constraints leave free.
@@ -42,7 +44,8 @@ class StrokeConstraints:
 
     @property
     def active(self) -> bool:
-        return self.opaque or self.min_size > 0 or self.palette is not None
+        return (self.opaque or self.min_size > 0 or self.palette is not None
+                or self.stroke.implements("keep_for_canvas_"))
 
     @torch.no_grad()
     def apply_(self, params: Tensor, region_side: float | None = None) -> Tensor:
@@ -52,6 +55,8 @@ class StrokeConstraints:
         if not self.active:
             return params
         s = self.stroke
+        if region_side is not None:
+            s.keep_for_canvas_(params, region_side / self.long_side)
         if self.opaque:
             params[..., s.alpha] = 1.0
         if self.min_size > 0:

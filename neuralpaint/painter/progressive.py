@@ -140,11 +140,12 @@ def draw_blocks(renderer, params: Tensor, active: Tensor, background: Tensor,
     show in its block inside the canvas (``inside (nb, 1, h, w)``), ``(nb, m)``.
 
     Engines render only on the small cells each stroke reaches (``neuralpaint.canvas.cells``: a stroke
-    covers a tenth or so of its block's window); a renderer net draws whole windows."""
+    covers a tenth or so of its block's window); a renderer net draws whole windows
+    (``renderer.draws_cells``)."""
     nb, m, d = params.shape
     h, w = background.shape[-2:]
     flat = params.view(nb * m, d)
-    if not renderer.exact:
+    if not renderer.draws_cells:
         colour, alpha = renderer.render(flat, h, w)
         alpha = alpha.view(nb, m, 1, h, w) * active.view(nb, m, 1, 1, 1)
         painted = composite_blocks(colour.view(nb, m, 3, h, w), alpha, background, active)

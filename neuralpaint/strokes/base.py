@@ -362,6 +362,13 @@ class StrokeType:
         raise NotImplementedError
 
     # ---- moving strokes between a block and the canvas ---------------------------------------
+    def keep_for_canvas_(self, params: Tensor, fraction: float) -> Tensor:
+        """Project, in place, strokes ``params (..., d)`` of a region whose longer side is
+        ``fraction`` of the canvas's onto those that ``to_canvas`` moves to the canvas without
+        clamping a parameter (so the painter optimises the stroke the canvas will show); returns
+        them. Default: nothing to do (lengths scale linearly)."""
+        return params
+
     def to_canvas(self, params: Tensor, box: tuple[int, int, int, int], height: int, width: int) -> Tensor:
         """Map strokes drawn in block-local coordinates to canvas coordinates.
 

@@ -383,6 +383,12 @@ class MyPaint(StrokeType):
     # the last stroke), so a stroke is drawn once per band it reaches: taller bands (measured at
     # 8192^2, 500 strokes: 512-row bands took 1.9x the CPU time of the one-shot render)
     band_pixels = 1 << 24
+    # no joint refinement by default: through the renderer net it is skipped (README), and with the
+    # engine in the loop (renderers.HybridRenderer) the net's gradients for strokes as small as a
+    # whole canvas's made libmypaint's picture worse or barely better (astronaut, 256^2, 500
+    # strokes: 50 steps at lr 0.005 +0.02 dB and SSIM -0.05 in 226 s; 20 steps at lr 0.02 raised
+    # the L1 from 0.068 to 0.096, so the painter dropped it); --refine-steps N still runs it
+    refine_steps = 0
 
     def __init__(self, brush: str = DEFAULT_BRUSH):
         self.brush = brush
@@ -409,6 +415,33 @@ class MyPaint(StrokeType):
         colour, alpha = self._draw_windows(actions, np.full(B, float(top)), np.full(B, float(left)), h, w,
                                            height, width)
         return colour.astype(params.dtype, copy=False), alpha.astype(params.dtype, copy=False)
+
+    def render_cells(self, params: Tensor, rows: Tensor, height: int, width: int, cell: int,
+                     origins: Tensor) -> tuple[Tensor, Tensor]:
+        """As ``StrokeType.render_cells`` (``colour (T, 3, cell, cell)``, ``alpha (T, 1, cell, cell)``,
+        no gradient), but each stroke is drawn once, read on the rectangle its cells span, and cut
+        into them (the default draws and reads a window per pair)."""
+        self.check_params(params)
+        T = rows.shape[0]
+        colour = np.zeros((T, 3, cell, cell), np.float32)
+        alpha = np.zeros((T, 1, cell, cell), np.float32)
+        actions = np.clip(to_numpy(params.detach(), np.float64), 0.0, 1.0)
+        r = rows.cpu().numpy()
+        o = origins.cpu().numpy().astype(np.int64)  # (T, 2) top, left
+        order = np.argsort(r, kind="stable")
+        steps = np.arange(cell)
+        for group in np.split(order, np.flatnonzero(np.diff(r[order])) + 1):
+            if group.size == 0:
+                continue
+            (top, left), (bottom, right) = o[group].min(0), o[group].max(0) + cell
+            c, a = self._draw_windows(actions[r[group[0]]][None], np.array([float(top)]), np.array([float(left)]),
+                                      int(bottom - top), int(right - left), height, width)
+            ys = (o[group, 0] - top)[:, None, None] + steps[None, :, None]  # (n, cell, 1)
+            xs = (o[group, 1] - left)[:, None, None] + steps[None, None, :]  # (n, 1, cell)
+            colour[group] = c[0][:, ys, xs].transpose(1, 0, 2, 3)
+            alpha[group] = a[0][:, ys, xs].transpose(1, 0, 2, 3)
+        out = dict(device=params.device, dtype=params.dtype)
+        return torch.from_numpy(colour).to(**out), torch.from_numpy(alpha).to(**out)
 
     def _draw_windows(self, actions: np.ndarray, tops: np.ndarray, lefts: np.ndarray, h: int, w: int,
                       height: float, width: float) -> tuple[np.ndarray, np.ndarray]:
@@ -495,6 +528,15 @@ class MyPaint(StrokeType):
         size = self.size_for_radius(0.3 * sizes)
         half = torch.full_like(sizes, 0.5)
         return self._assemble(start, through, end, size, colours, half, half)
+
+    def keep_for_canvas_(self, params: Tensor, fraction: float) -> Tensor:
+        """``size`` held in ``[-ln(fraction) / 2, 1 - ln(fraction) / 2]``: the sizes ``to_canvas``
+        does not clamp (a block's stroke thinner than the canvas's smallest radius would be drawn
+        thicker on the canvas; at the first level, whose window is larger than the canvas, one
+        thicker than its largest would be drawn thinner)."""
+        shift = -0.5 * math.log(fraction)
+        params[..., 1].clamp_(max(0.0, shift), min(1.0, 1.0 + shift))
+        return params
 
     def to_canvas(self, params: Tensor, box: tuple[int, int, int, int], height: int, width: int) -> Tensor:
         """Positions as for every type; the logarithmic size shifts by ``ln(block / canvas) / 2``
