@@ -223,7 +223,7 @@ def compose_run(labels, styles, config: ComposeConfig | None = None, paint_confi
             maps.append(spec)
             continue
         painting, style_labels = parse_style(spec) if isinstance(spec, (str, os.PathLike)) else spec
-        first = sum(len(m.colours) for m in maps if m.made)
+        first = sum(len(m.colours) for m in maps)  # a made map takes the label colours after those before it
         maps.append(style_map(painting, style_labels, first, cfg))
     sources = match_regions(colours, maps, where)
     H, W = index.shape
