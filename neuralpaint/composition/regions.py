@@ -110,15 +110,26 @@ class RegionObjective:
                 self.targets[name] = torch.stack(grams[name])
                 self.scales[name] = self.targets[name].square().flatten(1).sum(dim=1).clamp_min(1e-12)
                 self.source_ok[name] = torch.tensor(ok[name], device=device)
+            # fixed for the map: each region's pixels (for the colour term), and which regions have
+            # a Gram term at each layer's resolution (filled in on the first picture)
+            self.pixels = [self.inside[r].flatten().nonzero().flatten() for r in range(R)]
+            self._used: dict[tuple[str, int, int], Tensor] = {}
             self.colour_targets = [ColourTarget(image_colours(s.image.to(device)[:, s.mask.to(device)][..., None]),
                                                 generator=self.generator) for s in sources]
+
+    def used(self, name: str, h: int, w: int) -> Tensor:
+        """``(R,)`` bool: the regions with a Gram term at layer ``name`` of ``h x w`` positions (big
+        enough there, in the map and in their source)."""
+        key = (name, h, w)
+        if key not in self._used:
+            self._used[key] = self.source_ok[name] & _valid(self.masks, h, w)
+        return self._used[key]
 
     def style_terms(self, feats: dict[str, Tensor]) -> dict[str, Tensor]:
         """Per layer, ``(R,)`` relative Gram distances (0 where a region has no term)."""
         out = {}
         for name in self.layers:
-            h, w = feats[name].shape[2:]
-            use = self.source_ok[name] & _valid(self.masks, h, w)
+            use = self.used(name, *feats[name].shape[2:])
             d = torch.zeros(self.masks.shape[0], device=self.masks.device)
             if use.any():
                 g = region_grams(feats[name], self.masks[use])
@@ -135,7 +146,7 @@ class RegionObjective:
         colours = []
         pixels = image.reshape(3, -1)
         for r, target in enumerate(self.colour_targets):
-            where = self.inside[r].flatten().nonzero().flatten()
+            where = self.pixels[r]
             if where.numel() > COLOUR_PIXELS:
                 where = where[torch.randperm(where.numel(), generator=self.generator)[:COLOUR_PIXELS].to(where.device)]
             colours.append(target.loss(image_colours(pixels[:, where][..., None])))
@@ -178,8 +189,7 @@ def region_report(picture: Tensor, index: np.ndarray | Tensor, sources: list[Sou
             whole = image_colours(source.image, 65536, g)
             grams = {}
             for name in objective.layers:
-                h, w = feats[name].shape[2:]
-                used = bool(objective.source_ok[name][r]) and bool(_valid(objective.masks[r:r + 1], h, w)[0])
+                used = bool(objective.used(name, *feats[name].shape[2:])[r])
                 grams[name] = float(per_layer[name][r]) if used else None
             rows.append({"region": r, "source": source.name, "area": float((index == r).float().mean()),
                          "colour_to_source": float(sliced_wasserstein(mine, own, dirs)),
