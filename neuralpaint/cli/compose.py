@@ -3,7 +3,6 @@ matching region of a style painting."""
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 import time
@@ -56,10 +55,9 @@ def run_compose(args: argparse.Namespace) -> int:
     import dataclasses
 
     from ..composition.composer import ComposeConfig, compose_run
-    from ..composition.labels import label_picture
     from ..export.painting import write_painting
-    from ..fileutil import write_text_atomic
     from ..imagefiles.io import write_image
+    from .labels import write_label_map
     from .paint import paint_config_from_args
 
     start = time.perf_counter()
@@ -95,11 +93,8 @@ def run_compose(args: argparse.Namespace) -> int:
     files = []
     for style in result.styles:
         if style.made:  # as neuralpaint labels writes it
-            path = args.out / f"{style.name}_labels.png"
-            files.append(write_image(path, label_picture(style.index, style.colours) / 255.0))
-            record = {"style": style.path, "size": list(style.index.shape), "seed": 0,
-                      "regions": style.legend, "made_by": "neuralpaint compose"}
-            files.append(write_text_atomic(path.with_suffix(".json"), json.dumps(record, indent=2) + "\n"))
+            files += write_label_map(args.out / f"{style.name}_labels.png", style.index, style.colours, {
+                "style": style.path, "seed": 0, "regions": style.legend, "made_by": "neuralpaint compose"})
     if args.method == "pixels":
         files.append(write_image(args.out / f"{name}_synth.png", result.target))
     if result.strokes is None:  # Ctrl-C during the synthesis

@@ -31,10 +31,21 @@ def add_labels_arguments(p: argparse.ArgumentParser) -> None:
                    "(default: <painting>_labels.png in the current directory)")
 
 
-def run_labels(args: argparse.Namespace) -> int:
-    from ..composition.labels import label_picture, make_labels
+def write_label_map(path: Path, index, colours, record: dict) -> tuple[Path, Path]:
+    """Write the label map ``index (H, W)`` drawn in ``colours (K, 3)`` to the PNG ``path`` and its
+    legend ``record`` (with the map's ``size`` added) beside it as ``.json``; both paths."""
+    from ..composition.labels import label_picture
     from ..fileutil import write_text_atomic
-    from ..imagefiles.io import read_image, write_image
+    from ..imagefiles.io import write_image
+
+    picture = write_image(path, label_picture(index, colours) / 255.0)
+    record = {**record, "size": [int(index.shape[0]), int(index.shape[1])]}
+    return picture, write_text_atomic(path.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
+
+
+def run_labels(args: argparse.Namespace) -> int:
+    from ..composition.labels import make_labels
+    from ..imagefiles.io import read_image
     from ..photo import image_tensor, painting_size, resize_image
     from ..style.stylize import style_image_path
 
@@ -48,10 +59,9 @@ def run_labels(args: argparse.Namespace) -> int:
     image = resize_image(image, *painting_size(image.shape[1], image.shape[2], args.size))
     index, palette, legend = make_labels(image, args.regions, args.seed, position_weight=args.position_weight,
                                           first_colour=args.first_colour)
-    write_image(out, label_picture(index, palette) / 255.0)
-    record = {"style": str(path), "size": [int(index.shape[0]), int(index.shape[1])], "seed": args.seed,
-              "position_weight": args.position_weight, "first_colour": args.first_colour, "regions": legend}
-    legend_path = write_text_atomic(out.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
+    _, legend_path = write_label_map(out, index, palette, {
+        "style": str(path), "seed": args.seed, "position_weight": args.position_weight,
+        "first_colour": args.first_colour, "regions": legend})
     print(f"{len(legend)} regions of {path} ({index.shape[1]}x{index.shape[0]})")
     print("  region  colour   area    mean colour")
     for row in legend:
