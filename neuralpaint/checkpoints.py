@@ -22,7 +22,7 @@ from .errors import NeuralPaintError
 from .fileutil import atomic_path
 from .nets import RendererConfig, RendererNet, build_net
 from .resources import data_path
-from .strokes import StrokeType, get_stroke_type
+from .strokes import StrokeType, recorded_stroke_type
 
 CHECKPOINT_FORMAT = "neuralpaint-renderer"
 CHECKPOINT_VERSION = 1
@@ -88,7 +88,7 @@ def load_net(path: str | os.PathLike, stroke_type: str | None = None,
     if stroke_type is not None and ckpt["stroke_type"] != stroke_type:
         raise NeuralPaintError(f"{path}: checkpoint is for stroke type {ckpt['stroke_type']!r}, "
                                f"not {stroke_type!r}")
-    stroke = get_stroke_type(ckpt["stroke_type"], **ckpt.get("stroke_options", {}))
+    stroke = recorded_stroke_type(ckpt["stroke_type"], ckpt.get("stroke_options", {}))
     try:
         net = build_net(RendererConfig(**ckpt["net_config"]))
         net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()})

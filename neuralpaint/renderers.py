@@ -4,6 +4,8 @@ The painter calls ``renderer.render(params, height, width)`` and does not care w
 
 * ``EngineRenderer`` differentiates through the stroke type's own engine, at any size;
 * ``NeuralRenderer`` runs a renderer net (``neuralpaint.nets``) at its native size and resizes;
+* ``ModelRenderer`` differentiates through a model of an engine that has none (mypaint's dab
+  model, ``strokes.dabmodel``), at any size;
 * ``HybridRenderer`` puts an engine without gradient (mypaint's libmypaint) in the loop: the
   engine's pixels forward, the renderer net's gradients backward.
 
@@ -23,6 +25,7 @@ from .checkpoints import load_net
 from .errors import NeuralPaintError
 from .nets import RendererNet
 from .strokes import StrokeType
+from .strokes.dabmodel import DabModel, brush_model
 
 
 class EngineRenderer:
@@ -50,6 +53,38 @@ class EngineRenderer:
         at ``origins[k]`` (top, left), for ``rows (T,)``, ``origins (T, 2)``: ``colour (T, 3, cell,
         cell), alpha (T, 1, cell, cell)``."""
         return self.stroke.render_cells(params, rows, height, width, cell, origins)
+
+
+class ModelRenderer(EngineRenderer):
+    """Renders through a differentiable model of a stroke type's engine (``MODELS``): an
+    imitation, like a net, but drawn at any size and only where each stroke reaches."""
+
+    exact = False  # the engine renders the final picture
+
+    def __init__(self, stroke: StrokeType, model):
+        super().__init__(stroke)
+        self.model = model
+
+    def render(self, params: Tensor, height: int, width: int) -> tuple[Tensor, Tensor]:
+        return self.model.render(params, height, width)
+
+    def render_windows(self, params: Tensor, height: int, width: int, side: int,
+                       corners: Tensor) -> tuple[Tensor, Tensor]:
+        return self.model.render(params, height, width, window=(side, side), offset=corners.to(params.dtype))
+
+    def render_cells(self, params: Tensor, rows: Tensor, height: int, width: int, cell: int,
+                     origins: Tensor) -> tuple[Tensor, Tensor]:
+        return self.model.render_cells(params, rows, height, width, cell, origins)
+
+
+# stroke type name -> its differentiable model, for engines without gradient
+MODELS = {"mypaint": lambda stroke: DabModel(stroke, brush_model(stroke.brush))}
+
+
+def model_renderer(stroke: StrokeType) -> ModelRenderer | None:
+    """The ``ModelRenderer`` of ``stroke`` where ``MODELS`` has one, else None."""
+    make = MODELS.get(stroke.name)
+    return None if make is None else ModelRenderer(stroke, make(stroke))
 
 
 class NeuralRenderer:
@@ -143,12 +178,12 @@ class HybridRenderer:
     strokes step after step)."""
 
     exact = True  # forward values are the engine's: what the final picture shows
-    draws_cells = False  # blocks as for the net: whole windows (half the time of cells here)
 
-    def __init__(self, net: NeuralRenderer, tolerance: float = 0.0):
+    def __init__(self, net: NeuralRenderer | ModelRenderer, tolerance: float = 0.0):
         if tolerance < 0:
             raise NeuralPaintError(f"the engine tolerance must be 0 or more, got {tolerance}")
         self.net = net
+        self.draws_cells = net.draws_cells  # blocks as the gradient's renderer draws them
         self.stroke = net.stroke
         self.tolerance = tolerance
         # (kind, height, width[, cell]) -> (keys (T,), params drawn at (T, d), colour, alpha corrections)

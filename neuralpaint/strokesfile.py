@@ -49,7 +49,7 @@ import numpy as np
 from .arrays import is_tensor
 from .errors import NeuralPaintError
 from .fileutil import atomic_write
-from .strokes import StrokeType, get_stroke_type
+from .strokes import StrokeType, recorded_stroke_type
 
 FORMAT_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
@@ -107,7 +107,7 @@ class Strokes:
 
     def stroke(self) -> StrokeType:
         """The stroke type object, built with ``stroke_options``."""
-        return get_stroke_type(self.stroke_type, **self.stroke_options)
+        return recorded_stroke_type(self.stroke_type, self.stroke_options)
 
     def params_tensor(self, device=None):
         """A copy of ``params`` as a float32 ``(N, d)`` tensor on ``device``."""
@@ -142,7 +142,7 @@ def validate(strokes: Strokes, source: str | os.PathLike = "strokes") -> StrokeT
     if not isinstance(strokes.stroke_type, str):
         fail(f"stroke_type must be a string, got {type(strokes.stroke_type).__name__}")
     try:
-        stroke = get_stroke_type(strokes.stroke_type, **strokes.stroke_options)
+        stroke = recorded_stroke_type(strokes.stroke_type, strokes.stroke_options)
     except NeuralPaintError as err:
         fail(str(err))
     except (TypeError, ValueError) as err:

@@ -10,8 +10,9 @@ Protocol: each photo is centre-cropped to a square, resized to ``--size`` (Lancz
 TYPE --seed 0 -q --out DIR`` runs in a fresh process (start-up, painting, every default output:
 final PNG, strokes file, MP4 and GIF), reaped with ``os.wait4`` for its wall time and peak RSS.
 Its ``<name>_final.png`` is compared with the photo: PSNR and SSIM (kornia, 11x11 Gaussian
-window). ``auto`` is the engine, or the neural renderer for engines that are not differentiable
-(mypaint: the final picture is still libmypaint's); ``neural`` paints through the net
+window). ``auto`` is what ``paint --renderer auto`` picks: the engine, or for engines that are not
+differentiable their model (mypaint's dab model, with libmypaint in the loop by default), else the
+neural renderer (the final picture is still the engine's); ``neural`` paints through the net
 (``--renderer neural``). ``--paint-args`` adds options to every command; each ``--variant
 LABEL=OPTIONS`` paints everything once more with those options (``--variant "OT=--ot-weight 1"``;
 ``default=`` is the defaults). ``--save DIR`` keeps the final pictures as
@@ -67,7 +68,8 @@ def tables(results: dict) -> dict[str, figures.Table]:
     out = []
     for stroke, renderer, variant in dict.fromkeys((r["stroke"], r["renderer"], r.get("variant", "")) for r in rows):
         per = {r["image"]: r for r in rows if (r["stroke"], r["renderer"], r.get("variant", "")) == (stroke, renderer, variant)}
-        label = f"{stroke} ({'renderer net; final picture by the engine' if renderer == 'neural' else renderer})"
+        kind = {"neural": "renderer net", "model": "dab model"}.get(renderer)
+        label = f"{stroke} ({f'{kind}; final picture by the engine' if kind else renderer})"
         if variant:
             options = per[next(iter(per))]["variant_args"]
             label += f", {variant}" + (f" (`{options}`)" if options and options != variant else "")
@@ -101,6 +103,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from neuralpaint.imagefiles import read_image, write_image
+    from neuralpaint.renderers import MODELS
     from neuralpaint.strokes import get_stroke_type
 
     rows = []
@@ -117,7 +120,8 @@ def main() -> None:
         for stroke in args.types:
             for renderer in args.renderers:
                 if renderer == "auto":  # what paint --renderer auto picks
-                    renderer = "engine" if get_stroke_type(stroke).differentiable else "neural"
+                    st = get_stroke_type(stroke)
+                    renderer = "engine" if st.differentiable else "model" if st.name in MODELS else "neural"
                 for (variant, options), name in itertools.product(variants, args.images):
                     out = tmp / f"{stroke}-{renderer}-{len(rows)}"
                     argv = ["paint", "--img", str(photos[name]), "--size", str(args.size), "--max-strokes",

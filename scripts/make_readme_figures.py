@@ -51,7 +51,7 @@ def main() -> None:
     if args.paintings:
         painting_grid(args.paintings, [f"{t}_engine" for t in ("rectangle", "oilpaintbrush", "markerpen", "watercolor")],
                       DOCS / "paintings_256.jpg")
-        painting_grid(args.paintings, ["mypaint_neural"], DOCS / "paintings_mypaint_256.jpg")
+        painting_grid(args.paintings, ["mypaint_model"], DOCS / "paintings_mypaint_256.jpg")
         return
     tiles = []
     for name in stroke_type_names():

@@ -18,7 +18,7 @@ from neuralpaint.canvas.render import render_painting
 from neuralpaint.checkpoints import save_checkpoint, shipped_checkpoint
 from neuralpaint.painter import PaintConfig, make_renderer
 from neuralpaint.painter.refine import refine, render_over
-from neuralpaint.renderers import HybridRenderer, NeuralRenderer, load_renderer
+from neuralpaint.renderers import HybridRenderer, ModelRenderer, NeuralRenderer, load_renderer
 from neuralpaint.strokes import get_stroke_type
 from neuralpaint.strokes.base import StrokeType
 from helpers import assert_user_error, have_mypaint, run_cli
@@ -41,13 +41,13 @@ def hybrid(net) -> HybridRenderer:
 
 def strokes(n: int, seed: int = 0) -> torch.Tensor:
     """``(n, 12)`` mypaint strokes sized like a painting's."""
-    return get_stroke_type("mypaint").sample_painting(n, torch.Generator().manual_seed(seed))
+    return get_stroke_type("mypaint", sizes="dataset").sample_painting(n, torch.Generator().manual_seed(seed))
 
 
 def engine_l2(params: torch.Tensor, photo: torch.Tensor) -> float:
     """Mean squared error of libmypaint's render of ``params`` (on white) against ``photo (3, H, W)``."""
     _, H, W = photo.shape
-    return F.mse_loss(render_painting(get_stroke_type("mypaint"), params, H, W), photo).item()
+    return F.mse_loss(render_painting(get_stroke_type("mypaint", sizes="dataset"), params, H, W), photo).item()
 
 
 def test_forward_values_are_libmypaints_render(hybrid):
@@ -150,16 +150,25 @@ def test_refinement_improves_libmypaints_picture(hybrid):
 
 
 def test_painter_uses_the_engine_in_the_loop_for_mypaint():
-    """``--renderer auto`` for mypaint: the hybrid (exact, so the refinement may run, by default
-    the stroke type's steps); ``engine_in_loop=False``: the net alone (refinement off)."""
+    """``--renderer auto`` for mypaint: the hybrid over the dab model (exact, so the refinement
+    may run, by default the stroke type's steps); ``engine_in_loop=False``: the model alone;
+    ``--renderer neural``: the GAN net, which paints only the data set's size layout."""
     cfg = PaintConfig(stroke="mypaint")
     renderer = make_renderer(cfg, torch.device("cpu"))
     assert isinstance(renderer, HybridRenderer) and renderer.exact and renderer.tolerance == 0.0
+    assert isinstance(renderer.net, ModelRenderer) and renderer.draws_cells
     assert cfg.resolved(renderer).refine_steps == renderer.stroke.refine_steps
     assert PaintConfig(stroke="mypaint", refine_steps=7).resolved(renderer).refine_steps == 7
     alone = make_renderer(PaintConfig(stroke="mypaint", engine_in_loop=False), torch.device("cpu"))
-    assert isinstance(alone, NeuralRenderer)
-    assert PaintConfig(stroke="mypaint", refine_steps=7).resolved(alone).refine_steps == 0
+    assert isinstance(alone, ModelRenderer) and not alone.exact
+    net = make_renderer(PaintConfig(stroke="mypaint", renderer="neural", stroke_options={"sizes": "dataset"},
+                                    engine_in_loop=False), torch.device("cpu"))
+    assert isinstance(net, NeuralRenderer)
+    assert PaintConfig(stroke="mypaint", refine_steps=7).resolved(net).refine_steps == 0
+    with pytest.raises(NeuralPaintError, match="sizes"):  # the net's layout is not the default one
+        make_renderer(PaintConfig(stroke="mypaint", renderer="neural"), torch.device("cpu"))
+    with pytest.raises(NeuralPaintError, match="no differentiable model"):
+        make_renderer(PaintConfig(stroke="rectangle", renderer="model"), torch.device("cpu"))
     lazy = make_renderer(PaintConfig(stroke="mypaint", engine_tolerance=0.05), torch.device("cpu"))
     assert lazy.tolerance == 0.05
     with pytest.raises(NeuralPaintError, match="engine-tolerance"):
@@ -177,7 +186,7 @@ def test_block_sizes_move_to_the_canvas_unclamped():
     for window, canvas in ((77, 256), (384, 256), (256, 256)):
         held = st.keep_for_canvas_(p.clone(), window / canvas)
         moved = st.to_canvas(held, (0, 0, window, window), canvas, canvas)
-        torch.testing.assert_close(moved[:, 1], held[:, 1] + 0.5 * np.log(window / canvas))
+        torch.testing.assert_close(moved[:, 1], held[:, 1] + np.log(window / canvas) / st.size_span)
         assert (moved[:, 1] >= 0).all() and (moved[:, 1] <= 1).all()
     assert get_stroke_type("rectangle").keep_for_canvas_(p[:, :9].clone(), 0.3).equal(p[:, :9])
 

@@ -62,7 +62,7 @@ def test_layout_and_options(st):
     assert st.x_indices == (2, 4, 9) and st.y_indices == (3, 5, 10) and st.length_indices == ()
     assert st.differentiable is False
     assert get_stroke_type("rectangle").differentiable is True  # the base class default
-    assert st.options == {"brush": "classic/dry_brush"}
+    assert st.options == {"brush": "classic/dry_brush", "sizes": "fine"}
     assert "classic/dry_brush" in mypaint.available_brushes()
 
 
@@ -192,7 +192,7 @@ def test_painting_sampler_init_strokes_and_to_canvas(st):
     out = st.to_canvas(block, (10, 20, 50, 40), 100, 80)
     assert out[0, 2] == pytest.approx((20 + VISIBLE[2] * 40) / 80)
     assert out[0, 3] == pytest.approx((10 + VISIBLE[3] * 50) / 100)
-    assert out[0, 1] == pytest.approx(VISIBLE[1] + 0.5 * math.log(0.5))
+    assert out[0, 1] == pytest.approx(VISIBLE[1] + math.log(0.5) / st.size_span)
     tiny = block.clone()
     tiny[0, 1] = 0.1
     assert st.to_canvas(tiny, (0, 0, 10, 10), 100, 100)[0, 1] == 0  # clamped to the canvas's smallest
@@ -265,7 +265,7 @@ def test_render_hires_of_a_mypaint_strokes_file(tmp_path, capsys):
     assert main(["random-strokes", "--stroke", "mypaint", "--n", "8", "--width", "64", "--height", "48",
                  "-o", str(path)]) == 0
     strokes = load_strokes(path)
-    assert strokes.stroke_type == "mypaint" and strokes.stroke_options == {"brush": "classic/dry_brush"}
+    assert strokes.stroke_type == "mypaint" and strokes.stroke_options == {"brush": "classic/dry_brush", "sizes": "fine"}
     out = tmp_path / "m_x4.png"
     assert main(["render-hires", str(path), "--scale", "4", "-q", "--device", "cpu"]) == 0
     capsys.readouterr()

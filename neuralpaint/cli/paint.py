@@ -68,16 +68,17 @@ def add_painting_arguments(p: argparse.ArgumentParser, size: int | None = None, 
     p.add_argument("--canvas-color", "--canvas-colour", dest="canvas_colour", metavar="COLOR",
                    default=colour_text(d.canvas_colour),
                    help="colour of the bare canvas: white, black, #rrggbb or #rgb (default: %(default)s)")
-    p.add_argument("--renderer", choices=["auto", "engine", "neural"], default=d.renderer,
-                   help="engine: the stroke type's exact differentiable engine; neural: a trained "
-                   "renderer net (--checkpoint); auto: the engine, or the net when --checkpoint is "
-                   "given or the engine is not differentiable (mypaint: the final picture is still "
-                   "drawn by libmypaint) (default: %(default)s)")
+    p.add_argument("--renderer", choices=["auto", "engine", "model", "neural"], default=d.renderer,
+                   help="engine: the stroke type's exact differentiable engine; model: a differentiable "
+                   "model of an engine that has no gradient (mypaint: the dab model of its brush); neural: "
+                   "a trained renderer net (--checkpoint); auto: the engine, else the model, or the net when "
+                   "--checkpoint is given (mypaint: the final picture is still drawn by libmypaint) "
+                   "(default: %(default)s)")
     p.add_argument("--checkpoint", type=Path, default=d.checkpoint, metavar="PATH",
                    help="renderer checkpoint for --renderer neural (default: checkpoints/<stroke>.pt)")
     p.add_argument("--engine-in-loop", action=argparse.BooleanOptionalAction, default=d.engine_in_loop,
-                   help="with a renderer net, measure the loss on the stroke type's engine's pixels and "
-                   "take only the gradients from the net (default: on where the engine is not "
+                   help="with a renderer net or model, measure the loss on the stroke type's engine's pixels and "
+                   "take only the gradients from the net or model (default: on where the engine is not "
                    "differentiable, mypaint)")
     p.add_argument("--engine-tolerance", type=float, default=d.engine_tolerance, metavar="T",
                    help="with the engine in the loop, draw a stroke again only once a parameter moved "

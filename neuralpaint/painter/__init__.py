@@ -19,7 +19,7 @@ from ..errors import NeuralPaintError
 from ..device import resolve_device
 from ..checkpoints import shipped_checkpoint
 from ..photo import painting_size, prepare_photo
-from ..renderers import EngineRenderer, HybridRenderer, load_renderer
+from ..renderers import EngineRenderer, HybridRenderer, load_renderer, model_renderer
 from ..strokes import get_stroke_type
 from ..strokesfile import Strokes
 from .config import PaintConfig
@@ -41,14 +41,23 @@ def make_renderer(cfg: PaintConfig, device: torch.device):
                                "(or auto); the final picture is still rendered by the engine")
     if cfg.renderer == "engine" or (cfg.renderer == "auto" and stroke.differentiable):
         return EngineRenderer(stroke)
+    in_loop = not stroke.differentiable if cfg.engine_in_loop is None else cfg.engine_in_loop
+    model = model_renderer(stroke) if cfg.renderer in ("auto", "model") and not cfg.checkpoint else None
+    if model is not None:
+        return HybridRenderer(model, cfg.engine_tolerance) if in_loop else model
+    if cfg.renderer == "model":
+        raise NeuralPaintError(f"there is no differentiable model of the {stroke.name} engine: paint with "
+                               "--renderer auto, engine or neural")
     path = Path(cfg.checkpoint) if cfg.checkpoint else shipped_checkpoint(stroke.name)
     if not path.is_file():
         raise NeuralPaintError(f"no neural renderer for {stroke.name}: {path} does not exist "
                                "(train one with neuralpaint train-renderer, or use --renderer engine)")
     renderer = load_renderer(path, stroke_type=stroke.name, device=device)
     if renderer.stroke.options != stroke.options:
-        raise NeuralPaintError(f"{path}: renderer was trained with {renderer.stroke.options}, painting uses {stroke.options}")
-    in_loop = not stroke.differentiable if cfg.engine_in_loop is None else cfg.engine_in_loop
+        flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in renderer.stroke.options.items()
+                         if stroke.options.get(k) != v)
+        raise NeuralPaintError(f"{path}: renderer was trained with {renderer.stroke.options}, painting uses "
+                               f"{stroke.options} (paint with {flags} to use it)")
     return HybridRenderer(renderer, cfg.engine_tolerance) if in_loop else renderer
 
 

@@ -20,7 +20,7 @@ class PaintConfig:
     max_strokes: int = 500
     size: int = 512  # long side of the painting in pixels
     canvas_colour: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    renderer: str = "auto"  # auto | engine | neural
+    renderer: str = "auto"  # auto | engine | model | neural
     checkpoint: str | None = None  # neural renderer weights (default: checkpoints/<stroke>.pt)
     # the engine in the loop: a renderer net's gradients with the engine's pixels as forward values
     # (renderers.HybridRenderer); None: on where the engine has no gradient (mypaint)
@@ -72,7 +72,7 @@ class PaintConfig:
             (self.iters_per_stroke >= 1, f"--iters-per-stroke must be at least 1, got {self.iters_per_stroke}"),
             (self.ot_weight >= 0, f"--ot-weight must be 0 or more, got {self.ot_weight}"),
             (self.schedule in ("joint", "published"), f"schedule must be joint or published, got {self.schedule!r}"),
-            (self.renderer in ("auto", "engine", "neural"), f"--renderer must be auto, engine or neural, got {self.renderer!r}"),
+            (self.renderer in ("auto", "engine", "model", "neural"), f"--renderer must be auto, engine, model or neural, got {self.renderer!r}"),
             (self.engine_tolerance >= 0, f"--engine-tolerance must be 0 or more, got {self.engine_tolerance}"),
             (8 <= self.work_size <= 1024, f"work_size must be in 8..1024, got {self.work_size}"),
             (0 <= self.overlap <= 1, f"overlap must be in 0..1, got {self.overlap}"),

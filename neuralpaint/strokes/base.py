@@ -145,6 +145,9 @@ class StrokeType:
 
     # command-line options setting constructor options (``--brush``): see ``CommandLineOption``
     command_line_options: ClassVar[tuple[CommandLineOption, ...]] = ()
+    # the values of options that files written before the option existed were made with
+    # (``registry.recorded_stroke_type``)
+    legacy_options: ClassVar[dict] = {}
 
     @property
     def n_params(self) -> int:

@@ -73,6 +73,12 @@ if TYPE_CHECKING:
     from torch import Tensor
 
 DEFAULT_BRUSH = "classic/dry_brush"
+# ``size`` -> radius: ``ln(radius)`` runs linearly over this range (reference pixels) as ``size``
+# runs over [0, 1]. "dataset" is the MyPaintBrushstrokes layout (1 to 7.4 px on a 64 px canvas),
+# which the GAN renderer was trained on; "fine" reaches down to a quarter of that, 1 px at 256^2,
+# so a painting can draw details (strokes files and nets recorded without the option are "dataset")
+SIZES = {"dataset": (0.0, 2.0), "fine": (math.log(0.25), 2.0)}
+DEFAULT_SIZES = "fine"
 BRUSH_DIRS = (
     "/usr/share/mypaint-data/1.0/brushes",  # Debian's mypaint-brushes (2.0)
     "/usr/share/mypaint-data/2.0/brushes",
@@ -253,15 +259,23 @@ def _points(params, height: float, width: float):
     return start, 2 * through - 0.5 * (start + end), end
 
 
-def base_radius(size, scale: float):
+def log_radius(size, sizes: str = DEFAULT_SIZES):
+    """``ln`` of the base radius in reference pixels (1/64 of the canvas's longer side) of strokes
+    of ``size`` (a number, numpy array or tensor) in the layout ``sizes`` (``SIZES``)."""
+    low, high = SIZES[sizes]
+    return low + (high - low) * size
+
+
+def base_radius(size, scale: float, sizes: str = DEFAULT_SIZES):
     """Base radius in pixels of strokes of ``size`` (a number, numpy array or tensor) on a canvas
-    whose longer side is ``scale``."""
+    whose longer side is ``scale``, in the layout ``sizes``."""
     if isinstance(size, (int, float)):
-        return math.exp(2 * size) * (scale / REF)
-    return namespace(size).exp(2 * size) * (scale / REF)
+        return math.exp(log_radius(size, sizes)) * (scale / REF)
+    return namespace(size).exp(log_radius(size, sizes)) * (scale / REF)
 
 
-def motion_events(action: np.ndarray, height: float, width: float, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+def motion_events(action: np.ndarray, height: float, width: float, shift: tuple[float, float] = (0.0, 0.0),
+                  sizes: str = DEFAULT_SIZES) -> np.ndarray:
     """The motion events ``(N, 4)`` = ``x, y, pressure, dtime`` that paint ``action (12,)`` on a
     ``height x width`` canvas, in pixels shifted by ``shift = (dy, dx)``; row 0 places the pen."""
     scale = max(height, width) / REF
@@ -279,7 +293,7 @@ def motion_events(action: np.ndarray, height: float, width: float, shift: tuple[
     dense = bezier(dense_t)
     arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(dense, axis=0).T))])
     length = arc[-1] / scale  # reference pixels
-    radius = math.exp(2 * a[1])
+    radius = math.exp(log_radius(a[1], sizes))
     n = int(np.clip(math.ceil(length / min(STEP * radius, MAX_STEP)), MIN_EVENTS, MAX_EVENTS))
     s = np.linspace(0.0, 1.0, n + 1)
     t = np.interp(s * arc[-1], arc, dense_t) if arc[-1] > 0 else s
@@ -297,10 +311,10 @@ _last: dict = {}  # the last stroke drawn: {"key": ..., "surface": TileSurface}
 
 
 def _draw(brush: BrushInfo, action: np.ndarray, height: float, width: float,
-          shift: tuple[float, float]) -> libmypaint.TileSurface:
-    """The surface with ``action`` painted (surface pixel ``(i, j)`` is canvas pixel ``(i, j)``
-    offset by ``shift``); the last one is cached."""
-    key = (brush.path, tuple(float(v) for v in action), float(height), float(width), shift)
+          shift: tuple[float, float], sizes: str) -> libmypaint.TileSurface:
+    """The surface with ``action`` (in the layout ``sizes``) painted (surface pixel ``(i, j)`` is
+    canvas pixel ``(i, j)`` offset by ``shift``); the last one is cached."""
+    key = (brush.path, tuple(float(v) for v in action), float(height), float(width), shift, sizes)
     if _last.get("key") == key:
         return _last["surface"]
     old = _last.pop("surface", None)
@@ -308,7 +322,7 @@ def _draw(brush: BrushInfo, action: np.ndarray, height: float, width: float,
     if old is not None:
         old.close()
     scale = max(height, width)
-    events = motion_events(action, height, width, shift)
+    events = motion_events(action, height, width, shift, sizes)
     surface = libmypaint.TileSurface()
     try:
         with libmypaint.Brush(engine_json(brush.path)) as pen:
@@ -317,7 +331,7 @@ def _draw(brush: BrushInfo, action: np.ndarray, height: float, width: float,
             pen.set("color_h", h)
             pen.set("color_s", s)
             pen.set("color_v", v)
-            pen.set("radius_logarithmic", 2 * float(np.clip(action[1], 0.0, 1.0)) + math.log(scale / REF))
+            pen.set("radius_logarithmic", log_radius(float(np.clip(action[1], 0.0, 1.0)), sizes) + math.log(scale / REF))
             if libmypaint.has_setting("paint_mode"):
                 pen.set("paint_mode", 0.0)
             _warm_up(pen, surface, events[0])
@@ -376,9 +390,14 @@ class MyPaint(StrokeType):
     y_indices = (3, 5, 10)
     length_indices = ()
     differentiable = False
-    command_line_options = (CommandLineOption(
-        "--brush", "brush", "an installed MyPaint brush such as classic/charcoal, or a .myb file "
-        f"(default: {DEFAULT_BRUSH})"),)
+    command_line_options = (
+        CommandLineOption("--brush", "brush", "an installed MyPaint brush such as classic/charcoal, or a .myb file "
+                          f"(default: {DEFAULT_BRUSH})"),
+        CommandLineOption("--sizes", "sizes", "the size parameter's radii: fine (1/256 to 7.4/64 of the canvas) or "
+                          f"dataset (1/64 to 7.4/64, the GAN renderer's layout) (default: {DEFAULT_SIZES})",
+                          choices=tuple(SIZES), kind="a MyPaint size layout"))
+    # strokes files, data sets and checkpoints written before an option existed had this value
+    legacy_options = {"sizes": "dataset"}
     # libmypaint draws a whole stroke each time any piece of it is rendered (``_draw`` caches only
     # the last stroke), so a stroke is drawn once per band it reaches: taller bands (measured at
     # 8192^2, 500 strokes: 512-row bands took 1.9x the CPU time of the one-shot render)
@@ -390,13 +409,18 @@ class MyPaint(StrokeType):
     # the L1 from 0.068 to 0.096, so the painter dropped it); --refine-steps N still runs it
     refine_steps = 0
 
-    def __init__(self, brush: str = DEFAULT_BRUSH):
+    def __init__(self, brush: str = DEFAULT_BRUSH, sizes: str = DEFAULT_SIZES):
+        if sizes not in SIZES:
+            raise NeuralPaintError(f"MyPaint sizes must be one of {', '.join(SIZES)}, got {sizes!r}")
         self.brush = brush
+        self.sizes = sizes
         self._info = load_brush(brush)
+        low, high = SIZES[sizes]
+        self.size_span = high - low  # ln(radius) per unit of size
 
     @property
     def options(self) -> dict:
-        return {"brush": self.brush}
+        return {"brush": self.brush, "sizes": self.sizes}
 
     # ---- rendering ----------------------------------------------------------------------------
     def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
@@ -454,7 +478,7 @@ class MyPaint(StrokeType):
         for i in range(B):
             top, left = math.floor(tops[i]), math.floor(lefts[i])
             shift = (float(tops[i] - top), float(lefts[i] - left))
-            surface = _draw(self._info, actions[i], height, width, shift)
+            surface = _draw(self._info, actions[i], height, width, shift, self.sizes)
             rgba = surface.read(top, left, h, w).astype(np.float32) * (1.0 / libmypaint.ONE)
             a = rgba[..., 3]
             nominal = actions[i, 6:9].astype(np.float32)[None, None, :]
@@ -470,7 +494,7 @@ class MyPaint(StrokeType):
         p = xp.clip(params.detach() if is_tensor(params) else params, 0.0, 1.0)
         start, control, end = _points(p, height, width)
         pts = xp.stack([start, control, end], 1)  # (B, 3, 2): the curve lies in their hull
-        reach = self._info.reach(base_radius(p[:, 1], scale), scale)
+        reach = self._info.reach(base_radius(p[:, 1], scale, self.sizes), scale)
         lo, hi = xp.amin(pts, 1), xp.amax(pts, 1)
         return xp.stack([lo[:, 1] - reach, lo[:, 0] - reach, hi[:, 1] + reach, hi[:, 0] + reach], 1)
 
@@ -483,7 +507,7 @@ class MyPaint(StrokeType):
         top, left, bottom, right = box
         ny, nx = -(-(bottom - top) // patch), -(-(right - left) // patch)
         action = np.clip(self.check_array(one)[0].astype(np.float64), 0.0, 1.0)
-        surface = _draw(self._info, action, height, width, (0.0, 0.0))
+        surface = _draw(self._info, action, height, width, (0.0, 0.0), self.sizes)
         hit = np.zeros((ny, nx), bool)
         size = libmypaint.MYPAINT_TILE
         for (tx, ty), t in surface.tiles.items():
@@ -504,11 +528,11 @@ class MyPaint(StrokeType):
         return torch.cat([end_p[:, None], size[:, None], through, end, rgb, start, start_p[:, None]],
                          dim=1).clamp(0.0, 1.0)
 
-    @staticmethod
-    def size_for_radius(radius: Tensor) -> Tensor:
+    def size_for_radius(self, radius: Tensor) -> Tensor:
         """The ``size`` parameter whose radius is ``radius`` (a fraction of the canvas's longer side),
-        clamped to [0, 1] (radii of 1/64 .. 7.4/64)."""
-        return (0.5 * torch.log((radius * REF).clamp_min(1e-6))).clamp(0.0, 1.0)
+        clamped to [0, 1] (``SIZES``)."""
+        low = SIZES[self.sizes][0]
+        return ((torch.log((radius * REF).clamp_min(1e-6)) - low) / self.size_span).clamp(0.0, 1.0)
 
     def sample_painting(self, n: int, generator=None) -> Tensor:
         pts, length = sample_curves(n, generator)
@@ -530,21 +554,22 @@ class MyPaint(StrokeType):
         return self._assemble(start, through, end, size, colours, half, half)
 
     def keep_for_canvas_(self, params: Tensor, fraction: float) -> Tensor:
-        """``size`` held in ``[-ln(fraction) / 2, 1 - ln(fraction) / 2]``: the sizes ``to_canvas``
+        """``size`` held in ``[-ln(fraction) / span, 1 - ln(fraction) / span]`` (``span`` the layout's
+        range of ``ln(radius)``): the sizes ``to_canvas``
         does not clamp (a block's stroke thinner than the canvas's smallest radius would be drawn
         thicker on the canvas; at the first level, whose window is larger than the canvas, one
         thicker than its largest would be drawn thinner)."""
-        shift = -0.5 * math.log(fraction)
+        shift = -math.log(fraction) / self.size_span
         params[..., 1].clamp_(max(0.0, shift), min(1.0, 1.0 + shift))
         return params
 
     def to_canvas(self, params: Tensor, box: tuple[int, int, int, int], height: int, width: int) -> Tensor:
-        """Positions as for every type; the logarithmic size shifts by ``ln(block / canvas) / 2``
-        (longer sides) and is clamped at 0: strokes thinner than the canvas's smallest radius
-        (1/64 of its longer side) get that radius."""
+        """Positions as for every type; the logarithmic size shifts by ``ln(block / canvas) / span``
+        (longer sides; ``span`` the layout's range of ``ln(radius)``) and is clamped at 0: strokes
+        thinner than the canvas's smallest radius get that radius."""
         out = super().to_canvas(params, box, height, width)
         _, _, bh, bw = box
-        out[:, 1] = (params[:, 1] + 0.5 * math.log(max(bh, bw) / max(height, width))).clamp(0.0, 1.0)
+        out[:, 1] = (params[:, 1] + math.log(max(bh, bw) / max(height, width)) / self.size_span).clamp(0.0, 1.0)
         return out
 
 

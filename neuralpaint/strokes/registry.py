@@ -50,3 +50,10 @@ def get_stroke_type(name: str, **options):
         return cls(**options)
     except (TypeError, ValueError) as err:
         raise NeuralPaintError(f"bad options {options} for stroke type {name!r}: {err}") from None
+
+
+def recorded_stroke_type(name: str, options: dict):
+    """The stroke type ``name`` a file recorded with ``options`` (a strokes file, a data set, a
+    checkpoint): options it lacks, because it was written before they existed, take the type's
+    ``legacy_options`` (the values they had then), not today's defaults."""
+    return get_stroke_type(name, **{**stroke_type_class(name).legacy_options, **options})

@@ -53,7 +53,7 @@ from ..nets.gan import CONDITIONS, Critic, CriticConfig, on_white
 from ..device import resolve_device
 from ..checkpoints import save_checkpoint
 from ..resources import data_path
-from ..strokes import StrokeType, get_stroke_type
+from ..strokes import StrokeType, get_stroke_type, recorded_stroke_type
 from .train import layered_config, psnr
 
 DEFAULT_CONFIG = data_path("configs") / "train_gan.yaml"
@@ -188,7 +188,8 @@ def load_stroke_data(cfg: GanConfig, device: torch.device) -> StrokeData:
     if cfg.stroke_options and options and cfg.stroke_options != options:
         raise NeuralPaintError(f"{cfg.data}: the data set's stroke options are {options}, not {cfg.stroke_options}")
     try:
-        stroke = get_stroke_type(cfg.stroke, **(cfg.stroke_options or options))
+        stroke = (get_stroke_type(cfg.stroke, **cfg.stroke_options) if cfg.stroke_options
+                  else recorded_stroke_type(cfg.stroke, options))
     except (KeyError, ValueError, TypeError) as err:
         raise NeuralPaintError(f"cannot make stroke type {cfg.stroke!r}: {err}") from None
     if arrays.actions.shape[1] != stroke.n_params:
