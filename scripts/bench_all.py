@@ -75,6 +75,7 @@ BENCHES = (
     Bench("svg", "bench_svg.py", (), ("--n", "40", "--size", "256"), 0.5),
     Bench("mypaint", "bench_mypaint.py", (), ("--n64", "100", "--n512", "10", "--n-dataset", "400", "--repeats", "1"),
           0.5),
+    Bench("dabmodel", "bench_dabmodel.py", (), ("--n", "20"), 1),
     Bench("stylize", "bench_stylize.py", (), ("--photos", "astronaut", "--styles", "starry_night", "--modes",
                                               "palette"), 10),
     Bench("compose", "bench_compose.py", ("--figure", "docs/compose_cases.jpg", "--methods-figure",

@@ -46,10 +46,10 @@ from ..kernels import segments as segment_kernels
 from .base import PixelGrid
 from .mypaint import DEFAULT_SIZES, PRESSURE_SCALE, REF, MyPaint, log_radius
 
-SEGMENTS = 12  # straight pieces per stroke (the path is a quadratic Bezier: smooth)
+SEGMENTS = 6  # straight pieces per stroke (the path is a quadratic Bezier: smooth)
 SQRT2 = math.sqrt(2.0)
 FIT_STROKES, FIT_STEPS, FIT_SIZE = 1200, 600, 64
-FIT_VERSION = 1  # raise when the model or its fit changes: models fitted before are fitted again
+FIT_VERSION = 2  # raise when the model or its fit changes: models fitted before are fitted again
 SHIPPED = "mypaint_brushes.json"  # in checkpoints/: the models of the brushes we ship fitted
 
 
