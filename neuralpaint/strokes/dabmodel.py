@@ -233,7 +233,7 @@ def fit_brush_model(stroke: MyPaint, n: int = FIT_STROKES, steps: int = FIT_STEP
 
 def model_key(stroke: MyPaint) -> str:
     """The key of a brush's fitted model: the fit's version and the brush file's contents."""
-    digest = hashlib.sha1(Path(stroke._info.path).read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha1(stroke.brush_file.read_bytes()).hexdigest()[:16]
     return f"v{FIT_VERSION}-{digest}"
 
 

@@ -422,6 +422,11 @@ class MyPaint(StrokeType):
     def options(self) -> dict:
         return {"brush": self.brush, "sizes": self.sizes}
 
+    @property
+    def brush_file(self) -> Path:
+        """The brush's ``.myb`` file."""
+        return Path(self._info.path)
+
     # ---- rendering ----------------------------------------------------------------------------
     def _render(self, params: Tensor, grid: PixelGrid) -> tuple[Tensor, Tensor]:
         h, w = grid.ys.shape[1], grid.xs.shape[2]
