@@ -7,7 +7,7 @@ The painter calls ``renderer.render(params, height, width)`` and does not care w
 * ``ModelRenderer`` differentiates through a model of an engine that has none (mypaint's dab
   model, ``strokes.dabmodel``), at any size;
 * ``HybridRenderer`` puts an engine without gradient (mypaint's libmypaint) in the loop: the
-  engine's pixels forward, the renderer net's gradients backward.
+  engine's pixels forward, a model's or a renderer net's gradients backward.
 
 All return ``colour (B, 3, height, width)`` and ``alpha (B, 1, height, width)`` in [0, 1].
 
@@ -161,8 +161,9 @@ class NeuralRenderer:
 
 
 class HybridRenderer:
-    """The engine in the loop, for stroke types whose engine has no gradient (mypaint): a renderer
-    net's picture corrected by the engine's,
+    """The engine in the loop, for stroke types whose engine has no gradient (mypaint): the picture
+    of a differentiable stand-in (``net``: a ``ModelRenderer`` or a renderer net) corrected by the
+    engine's,
 
         render(θ) = net(θ) + (engine(θ_k) - net(θ_k)).detach()
 
