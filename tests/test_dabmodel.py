@@ -11,6 +11,7 @@ import torch
 pytest.importorskip("numba")
 
 from neuralpaint import kernels  # noqa: E402
+from neuralpaint.checkpoints import shipped_checkpoint  # noqa: E402
 from neuralpaint.errors import NeuralPaintError  # noqa: E402
 from neuralpaint.renderers import load_renderer  # noqa: E402
 from neuralpaint.strokes import dabmodel, get_stroke_type, recorded_stroke_type  # noqa: E402
@@ -72,7 +73,7 @@ def test_the_kernel_op_passes_gradcheck(st, model):
 def test_the_model_imitates_libmypaint_better_than_the_gan_renderer():
     """On strokes like a painting's (64 x 64, the GAN's own size layout and size), the shipped
     model of the default brush is closer to libmypaint's alpha than the shipped GAN renderer."""
-    net = load_renderer("checkpoints/mypaint.pt")
+    net = load_renderer(shipped_checkpoint("mypaint"))
     st = net.stroke  # the data set's size layout
     params = st.sample_painting(64, torch.Generator().manual_seed(5))
     _, truth = st.render(params, 64, 64)
@@ -134,4 +135,4 @@ def test_files_recorded_without_sizes_keep_the_data_sets_layout(tmp_path):
     save_strokes(Strokes("mypaint", params, 64, 64, (1.0, 1.0, 1.0), {"brush": "classic/dry_brush"}), old)
     assert load_strokes(old).stroke().sizes == "dataset"
     assert recorded_stroke_type("mypaint", {"sizes": "fine"}).sizes == "fine"
-    assert load_renderer("checkpoints/mypaint.pt").stroke.sizes == "dataset"
+    assert load_renderer(shipped_checkpoint("mypaint")).stroke.sizes == "dataset"
