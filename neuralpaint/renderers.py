@@ -176,19 +176,29 @@ class HybridRenderer:
     ``tolerance`` (largest absolute change of any parameter) since it was drawn, and for cells
     not drawn before: with ``tolerance = 0`` every forward value is the engine's own render.
     One correction is kept per kind of call and canvas size (the painter renders the same
-    strokes step after step)."""
+    strokes step after step).
+
+    ``every = n`` lets the engine draw only at every n-th render of a kind (the 1st, the
+    (n+1)-th, ...). The renders in between draw nothing: each pair keeps the correction of the
+    last drawing render while its stroke has moved by at most ``STALE`` (a few optimiser steps),
+    and pairs without one (new cells, strokes restarted elsewhere) show the net alone."""
 
     exact = True  # forward values are the engine's: what the final picture shows
+    STALE = 0.1  # between drawing renders, a correction is kept while its stroke moved at most this
 
-    def __init__(self, net: NeuralRenderer | ModelRenderer, tolerance: float = 0.0):
+    def __init__(self, net: NeuralRenderer | ModelRenderer, tolerance: float = 0.0, every: int = 1):
         if tolerance < 0:
             raise NeuralPaintError(f"the engine tolerance must be 0 or more, got {tolerance}")
+        if not (isinstance(every, int) and every >= 1):
+            raise NeuralPaintError(f"the engine must draw every 1 or more renders, got {every!r}")
         self.net = net
         self.draws_cells = net.draws_cells  # blocks as the gradient's renderer draws them
         self.stroke = net.stroke
         self.tolerance = tolerance
+        self.every = every
         # (kind, height, width[, cell]) -> (keys (T,), params drawn at (T, d), colour, alpha corrections)
         self._kept: dict = {}
+        self._renders: dict = {}  # kind -> renders so far (for ``every``)
         self.engine_draws = 0  # (stroke, window) pairs the engine has drawn: for tests and benchmarks
 
     def render(self, params: Tensor, height: int, width: int) -> tuple[Tensor, Tensor]:
@@ -228,8 +238,12 @@ class HybridRenderer:
         """``colour, alpha (T, C, h, w)`` of the net for the pairs ``keys (T,)`` (unique; pair k
         draws stroke ``params[rows[k]]``) plus the kept corrections, drawn again by ``draw(sub)``
         (the engine's ``colour, alpha`` of the pairs ``sub``) where the stroke moved or the pair is
-        new."""
+        new; between drawing renders (``every``) nothing is drawn."""
         with torch.no_grad():
+            count = self._renders.get(kind, 0)
+            self._renders[kind] = count + 1
+            drawing = count % self.every == 0
+            limit = self.tolerance if drawing else max(self.tolerance, self.STALE)
             now = params.detach().index_select(0, rows)  # (T, d)
             fresh = torch.ones(keys.shape[0], dtype=torch.bool, device=keys.device)
             old = self._kept.get(kind)
@@ -238,8 +252,17 @@ class HybridRenderer:
                 order = old_keys.argsort()
                 at = torch.searchsorted(old_keys, keys, sorter=order).clamp(max=old_keys.shape[0] - 1)
                 match = order[at]
-                same = (old_keys[match] == keys) & ((old_params[match] - now).abs().amax(1) <= self.tolerance)
+                same = (old_keys[match] == keys) & ((old_params[match] - now).abs().amax(1) <= limit)
                 fresh = ~same
+            if not drawing:  # kept corrections where they still hold, the net alone elsewhere
+                fix_colour = torch.zeros_like(colour)
+                fix_alpha = torch.zeros_like(alpha)
+                if not fresh.all():
+                    fix_colour[~fresh] = old_colour[match[~fresh]]
+                    fix_alpha[~fresh] = old_alpha[match[~fresh]]
+        if not drawing:
+            return colour + fix_colour, alpha + fix_alpha
+        with torch.no_grad():
             fix_colour = torch.empty_like(colour)
             fix_alpha = torch.empty_like(alpha)
             drawn_at = now.clone()  # the params each pair's correction was drawn at

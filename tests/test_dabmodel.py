@@ -135,4 +135,9 @@ def test_files_recorded_without_sizes_keep_the_data_sets_layout(tmp_path):
     save_strokes(Strokes("mypaint", params, 64, 64, (1.0, 1.0, 1.0), {"brush": "classic/dry_brush"}), old)
     assert load_strokes(old).stroke().sizes == "dataset"
     assert recorded_stroke_type("mypaint", {"sizes": "fine"}).sizes == "fine"
+    # the brush too: files recorded before options were written got the brush of the time
+    older = tmp_path / "older.npz"
+    save_strokes(Strokes("mypaint", params, 64, 64, (1.0, 1.0, 1.0), {}), older)
+    assert load_strokes(older).stroke().options == {"brush": "classic/dry_brush", "sizes": "dataset"}
+    assert recorded_stroke_type("mypaint", {"brush": "deevad/brush"}).brush == "deevad/brush"
     assert load_renderer(shipped_checkpoint("mypaint")).stroke.sizes == "dataset"

@@ -41,13 +41,13 @@ def hybrid(net) -> HybridRenderer:
 
 def strokes(n: int, seed: int = 0) -> torch.Tensor:
     """``(n, 12)`` mypaint strokes sized like a painting's."""
-    return get_stroke_type("mypaint", sizes="dataset").sample_painting(n, torch.Generator().manual_seed(seed))
+    return get_stroke_type("mypaint", brush="classic/dry_brush", sizes="dataset").sample_painting(n, torch.Generator().manual_seed(seed))
 
 
 def engine_l2(params: torch.Tensor, photo: torch.Tensor) -> float:
     """Mean squared error of libmypaint's render of ``params`` (on white) against ``photo (3, H, W)``."""
     _, H, W = photo.shape
-    return F.mse_loss(render_painting(get_stroke_type("mypaint", sizes="dataset"), params, H, W), photo).item()
+    return F.mse_loss(render_painting(get_stroke_type("mypaint", brush="classic/dry_brush", sizes="dataset"), params, H, W), photo).item()
 
 
 def test_forward_values_are_libmypaints_render(hybrid):
@@ -113,6 +113,36 @@ def test_only_moved_strokes_are_drawn_again(net):
         HybridRenderer(net, tolerance=-1.0)
 
 
+def test_engine_draws_only_every_nth_render(net):
+    """``every=3``: the 1st and 4th renders draw moved strokes; the renders between draw nothing,
+    keep each stroke's last correction while it moved less than ``STALE`` (the net's new picture
+    plus the old correction), and show the net alone for a stroke that jumped further."""
+    p = strokes(4)
+    lazy = HybridRenderer(net, every=3)
+    lazy.render(p, 32, 32)
+    assert lazy.engine_draws == 4
+    moved = p.clone()
+    moved[1, 2] += 0.05  # within STALE
+    moved[3, [2, 4, 9]] += 0.3  # a jump (as a restarted stroke)
+    grad_at = moved.clone().requires_grad_(True)
+    colour, alpha = lazy.render(grad_at, 32, 32)
+    assert lazy.engine_draws == 4
+    alpha.sum().backward()  # the net's gradient flows on renders that draw nothing
+    assert torch.isfinite(grad_at.grad).all() and grad_at.grad.abs().sum() > 0
+    alpha = alpha.detach()
+    net_before, net_after = net.render(p, 32, 32)[1], net.render(moved, 32, 32)[1]
+    engine_before = lazy.stroke.render(p, 32, 32)[1]
+    torch.testing.assert_close(alpha[:3], (net_after + engine_before - net_before)[:3], atol=1e-5, rtol=0)
+    torch.testing.assert_close(alpha[3], net_after[3], atol=1e-5, rtol=0)
+    lazy.render(moved, 32, 32)
+    assert lazy.engine_draws == 4
+    colour, alpha = lazy.render(moved, 32, 32)  # the 4th: strokes 1 and 3 moved since their draw
+    assert lazy.engine_draws == 6
+    torch.testing.assert_close(alpha, lazy.stroke.render(moved, 32, 32)[1], atol=1e-5, rtol=0)
+    with pytest.raises(NeuralPaintError, match="every"):
+        HybridRenderer(net, every=0)
+
+
 def test_gradient_is_finite_and_lowers_the_engines_loss(hybrid):
     """On a tiny painting whose strokes are off (colours greyed, positions moved), the gradient
     through the hybrid is finite, reaches every kind of parameter, and a small step against it
@@ -161,7 +191,7 @@ def test_painter_uses_the_engine_in_the_loop_for_mypaint():
     assert PaintConfig(stroke="mypaint", refine_steps=7).resolved(renderer).refine_steps == 7
     alone = make_renderer(PaintConfig(stroke="mypaint", engine_in_loop=False), torch.device("cpu"))
     assert isinstance(alone, ModelRenderer) and not alone.exact
-    net = make_renderer(PaintConfig(stroke="mypaint", renderer="neural", stroke_options={"sizes": "dataset"},
+    net = make_renderer(PaintConfig(stroke="mypaint", renderer="neural", stroke_options={"brush": "classic/dry_brush", "sizes": "dataset"},
                                     engine_in_loop=False), torch.device("cpu"))
     assert isinstance(net, NeuralRenderer)
     assert PaintConfig(stroke="mypaint", refine_steps=7).resolved(net).refine_steps == 0
@@ -173,6 +203,9 @@ def test_painter_uses_the_engine_in_the_loop_for_mypaint():
     assert lazy.tolerance == 0.05
     with pytest.raises(NeuralPaintError, match="engine-tolerance"):
         PaintConfig(engine_tolerance=-0.1).validate()
+    assert make_renderer(PaintConfig(stroke="mypaint", engine_every=3), torch.device("cpu")).every == 3
+    with pytest.raises(NeuralPaintError, match="engine-every"):
+        PaintConfig(engine_every=0).validate()
     # differentiable engines paint through the engine; --renderer neural stays the net alone
     assert not isinstance(make_renderer(PaintConfig(stroke="rectangle"), torch.device("cpu")), HybridRenderer)
 

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from neuralpaint import NeuralPaintError
+from neuralpaint.canvas.cells import cell_layout, stroke_cells
 from neuralpaint.canvas.compositing import blank_canvas, composite_in_order
 from neuralpaint.canvas.render import PATCH_MIN_AREA, render_painting
 from neuralpaint.cli import main
@@ -53,7 +54,7 @@ def render_one(st, params, height=64, width=64):
 
 @pytest.fixture(scope="module")
 def st():
-    return get_stroke_type("mypaint")
+    return get_stroke_type("mypaint", brush="classic/dry_brush")  # what these tests were measured on
 
 
 def test_layout_and_options(st):
@@ -62,8 +63,8 @@ def test_layout_and_options(st):
     assert st.x_indices == (2, 4, 9) and st.y_indices == (3, 5, 10) and st.length_indices == ()
     assert st.differentiable is False
     assert get_stroke_type("rectangle").differentiable is True  # the base class default
-    assert st.options == {"brush": "classic/dry_brush", "sizes": "fine"}
-    assert "classic/dry_brush" in mypaint.available_brushes()
+    assert get_stroke_type("mypaint").options == {"brush": "deevad/brush", "sizes": "fine"}
+    assert {"classic/dry_brush", "deevad/brush"} <= set(mypaint.available_brushes())
 
 
 @pytest.mark.parametrize("batch,height,width", [(1, 16, 16), (3, 17, 29), (5, 40, 24)])
@@ -108,7 +109,7 @@ def test_same_pixels_in_a_fresh_process(st, tmp_path):
         "import sys, numpy as np, torch\n"
         "from neuralpaint.strokes import get_stroke_type\n"
         "p = torch.from_numpy(np.load(sys.argv[1]))\n"
-        "c, a = get_stroke_type('mypaint').render(p, 48, 48)\n"
+        f"c, a = get_stroke_type('mypaint', brush='{st.brush}').render(p, 48, 48)\n"
         "np.save(sys.argv[2], torch.cat([c * a, a], 1).numpy())\n"
     )
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "params.npy"), str(tmp_path / "out.npy")],
@@ -131,7 +132,8 @@ def test_scaling_matches_a_downsampled_render(st):
     assert psnr(wide, wide_big) >= 33.0
 
 
-@pytest.mark.parametrize("brush", ["classic/dry_brush", "classic/charcoal", "classic/long_grass", "deevad/pen"])
+@pytest.mark.parametrize("brush", ["classic/dry_brush", "classic/charcoal", "classic/long_grass", "deevad/pen",
+                                   "deevad/brush"])
 def test_alpha_is_zero_outside_the_bounding_boxes(brush):
     st = get_stroke_type("mypaint", brush=brush)
     params = st.sample(24, torch.Generator().manual_seed(1))
@@ -143,6 +145,26 @@ def test_alpha_is_zero_outside_the_bounding_boxes(brush):
               & (xs >= boxes[:, 1, None, None]) & (xs <= boxes[:, 3, None, None]))
     outside = alpha[:, 0][~inside]
     assert outside.numel() == 0 or outside.max() == 0
+
+
+@pytest.mark.parametrize("brush", ["deevad/brush", "classic/knife", "deevad/liner"])
+def test_cells_away_from_the_path_are_empty(brush):
+    """For brushes whose dabs follow the path, ``cells_touched`` drops only cells where
+    libmypaint paints nothing; brushes that lag behind the path keep their bounding boxes."""
+    st = get_stroke_type("mypaint", brush=brush)
+    g = torch.Generator().manual_seed(3)
+    params = torch.cat([st.sample(20, g), st.sample_painting(20, g)])
+    H, W = 48, 64
+    full = cell_layout(st.bounding_boxes(params, H, W), H, W, 4)
+    kept = stroke_cells(st, params, H, W, 4)
+    assert len(kept) < 0.8 * len(full)
+    _, alpha = st.render_cells(params, full.rows, H, W, 4, full.origins)
+    painted = alpha.flatten(1).amax(1) > 0
+    kept_keys = set(zip(kept.rows.tolist(), kept.cells.tolist()))
+    missed = [key for key in zip(full.rows[painted].tolist(), full.cells[painted].tolist()) if key not in kept_keys]
+    assert not missed
+    lagging = get_stroke_type("mypaint", brush="classic/dry_brush")  # slow tracking
+    assert lagging.cells_touched(params, full.rows, full.origins.double() + 1.5, 1.5, H, W) is None
 
 
 def test_window_equals_crop_of_full_render(st):
@@ -263,7 +285,7 @@ def test_missing_library_is_a_one_line_error(monkeypatch):
 def test_render_hires_of_a_mypaint_strokes_file(tmp_path, capsys):
     path = tmp_path / "m.npz"
     assert main(["random-strokes", "--stroke", "mypaint", "--n", "8", "--width", "64", "--height", "48",
-                 "-o", str(path)]) == 0
+                 "--brush", "classic/dry_brush", "-o", str(path)]) == 0
     strokes = load_strokes(path)
     assert strokes.stroke_type == "mypaint" and strokes.stroke_options == {"brush": "classic/dry_brush", "sizes": "fine"}
     out = tmp_path / "m_x4.png"

@@ -487,6 +487,18 @@ def test_config_refine_steps_follow_the_stroke_type_and_renderer():
     assert PaintConfig(stroke="rectangle").resolved(EngineRenderer(rect)).refine_steps == rect.refine_steps
     assert PaintConfig(stroke="rectangle").resolved(Net()).refine_steps == 0
     assert PaintConfig(refine_steps=9).resolved(EngineRenderer(rect)).refine_steps == 9
+    # so do the refinement's canvas size and its restarts
+    default = PaintConfig(stroke="rectangle").resolved(EngineRenderer(rect))
+    assert default.refine_size == 128 and default.refine_respawn_at == rect.refine_respawn_at != ()
+    mine = PaintConfig(refine_size=200, refine_respawn_at=(0.5,)).resolved(EngineRenderer(rect))
+    assert mine.refine_size == 200 and mine.refine_respawn_at == (0.5,)
+
+    class MyPaintLike:  # a type whose refinement runs larger and without restarts, as mypaint's
+        exact = True
+        stroke = type("Stroke", (), {"refine_steps": 20, "refine_size": 256, "refine_respawn_at": ()})()
+
+    resolved = PaintConfig().resolved(MyPaintLike())
+    assert (resolved.refine_steps, resolved.refine_size, resolved.refine_respawn_at) == (20, 256, ())
 
 
 def test_paint_photo_takes_a_resolved_config():

@@ -83,6 +83,9 @@ def add_painting_arguments(p: argparse.ArgumentParser, size: int | None = None, 
     p.add_argument("--engine-tolerance", type=float, default=d.engine_tolerance, metavar="T",
                    help="with the engine in the loop, draw a stroke again only once a parameter moved "
                    "more than T since its last draw (default: %(default)s, every step)")
+    p.add_argument("--engine-every", type=int, default=d.engine_every, metavar="N",
+                   help="with the engine in the loop, let it draw only every N-th step; the steps between "
+                   "reuse its last pictures (default: %(default)s)")
     p.add_argument("--ot-weight", type=float, default=d.ot_weight, metavar="W",
                    help="weight of the optimal-transport loss beside pixel L1 (default: %(default)s)")
     p.add_argument("--iters-per-stroke", type=int, default=d.iters_per_stroke, metavar="K",
@@ -138,7 +141,7 @@ def paint_config_from_args(args: argparse.Namespace):
         stroke=args.stroke, stroke_options=options, max_divide=args.max_divide, m_grid=args.m_grid,
         max_strokes=args.max_strokes, size=args.size, canvas_colour=parse_colour(args.canvas_colour),
         renderer=renderer, checkpoint=str(args.checkpoint) if args.checkpoint is not None else None,
-        engine_in_loop=args.engine_in_loop, engine_tolerance=args.engine_tolerance,
+        engine_in_loop=args.engine_in_loop, engine_tolerance=args.engine_tolerance, engine_every=args.engine_every,
         ot_weight=args.ot_weight, iters_per_stroke=args.iters_per_stroke,
         refine_steps=args.refine_steps, seed=args.seed, device=args.device,
         loss=args.loss, feature_weight=args.feature_weight, backbone=args.backbone,

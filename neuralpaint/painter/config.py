@@ -27,6 +27,9 @@ class PaintConfig:
     engine_in_loop: bool | None = None
     # ... drawn again for strokes whose parameters moved more than this since (0: every step)
     engine_tolerance: float = 0.0
+    # ... drawn only every N-th step; the steps between reuse its last pictures (HybridRenderer.every;
+    # 8 painted better and faster than 1 or 4 with mypaint: docs/mypaint.md)
+    engine_every: int = 8
     ot_weight: float = 0.0  # weight of the optimal-transport (Sinkhorn) term
     ot_levels: tuple[int, ...] | None = None  # levels (blocks along the longer side) using OT; None: all
     # optimiser steps every stroke receives in its level (20 loses about 0.1 dB on astronaut even
@@ -41,10 +44,13 @@ class PaintConfig:
     overlap: float = 0.25  # each block's window reaches this fraction of a block beyond its edges
     refine_steps: int | None = None  # joint steps on all strokes over the whole canvas at the end
     # (None: the stroke type's default, StrokeType.refine_steps: 300 for rectangle, 150 otherwise)
-    refine_size: int = 128  # long side of the canvas during the joint refinement
+    # long side of the canvas during the joint refinement, at most the painting's (None: the stroke
+    # type's, StrokeType.refine_size: 128, 256 for mypaint)
+    refine_size: int | None = None
     refine_lr: float = 0.005
     # fractions of the refinement at which hidden strokes restart on top: every 5 % up to 80 %
-    refine_respawn_at: tuple[float, ...] = tuple(k / 20 for k in range(1, 17))
+    # (None: the stroke type's, StrokeType.refine_respawn_at; none for mypaint)
+    refine_respawn_at: tuple[float, ...] | None = None
     # also refine through a neural renderer: off, because at canvas scale (small strokes) the nets
     # tested disagree with their engines and the engine's render got worse (see the README)
     refine_neural: bool = False
@@ -74,15 +80,16 @@ class PaintConfig:
             (self.schedule in ("joint", "published"), f"schedule must be joint or published, got {self.schedule!r}"),
             (self.renderer in ("auto", "engine", "model", "neural"), f"--renderer must be auto, engine, model or neural, got {self.renderer!r}"),
             (self.engine_tolerance >= 0, f"--engine-tolerance must be 0 or more, got {self.engine_tolerance}"),
+            (self.engine_every >= 1, f"--engine-every must be at least 1, got {self.engine_every}"),
             (8 <= self.work_size <= 1024, f"work_size must be in 8..1024, got {self.work_size}"),
             (0 <= self.overlap <= 1, f"overlap must be in 0..1, got {self.overlap}"),
             (self.lr > 0 and self.refine_lr > 0, "learning rates must be positive"),
             (0 < self.init_opacity <= 1, f"init_opacity must be in (0, 1], got {self.init_opacity}"),
             (all(0 < f < 1 for f in self.respawn_at), f"respawn_at fractions must be in (0, 1), got {self.respawn_at}"),
             (self.refine_steps is None or self.refine_steps >= 0, f"refine_steps must be 0 or more, got {self.refine_steps}"),
-            (all(0 < f < 1 for f in self.refine_respawn_at), f"refine_respawn_at fractions must be in (0, 1), got {self.refine_respawn_at}"),
+            (all(0 < f < 1 for f in self.refine_respawn_at or ()), f"refine_respawn_at fractions must be in (0, 1), got {self.refine_respawn_at}"),
             (self.refine_loss in ("l1", "l2"), f"refine_loss must be l1 or l2, got {self.refine_loss!r}"),
-            (8 <= self.refine_size <= 4096, f"refine_size must be in 8..4096, got {self.refine_size}"),
+            (self.refine_size is None or 8 <= self.refine_size <= 8192, f"refine_size must be in 8..8192, got {self.refine_size}"),
             (self.loss in LOSSES, f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}"),
             (self.feature_weight >= 0, f"--feature-weight must be 0 or more, got {self.feature_weight}"),
             (0 <= self.min_stroke_size <= self.size, f"--min-stroke-size must be in 0..--size pixels, got {self.min_stroke_size}"),
@@ -93,13 +100,17 @@ class PaintConfig:
                 raise NeuralPaintError(message)
 
     def resolved(self, renderer) -> PaintConfig:
-        """This config with ``refine_steps`` filled in: the ``refine_steps`` of the renderer's stroke
-        type (``renderer.stroke``) when None, and 0 through a renderer net unless ``refine_neural``.
-        ``paint_image`` resolves once and hands the result on (``paint_photo`` expects it)."""
-        refine_steps = renderer.stroke.refine_steps if self.refine_steps is None else self.refine_steps
+        """This config with ``refine_steps``, ``refine_size`` and ``refine_respawn_at`` filled in:
+        those of the renderer's stroke type (``renderer.stroke``) where None, and 0 steps through
+        a renderer net unless ``refine_neural``. ``paint_image`` resolves once and hands the result
+        on (``paint_photo`` expects it)."""
+        stroke = renderer.stroke
+        refine_steps = stroke.refine_steps if self.refine_steps is None else self.refine_steps
         if not (renderer.exact or self.refine_neural):
             refine_steps = 0
-        return replace(self, refine_steps=refine_steps)
+        refine_size = self.refine_size or stroke.refine_size
+        respawn_at = stroke.refine_respawn_at if self.refine_respawn_at is None else self.refine_respawn_at
+        return replace(self, refine_steps=refine_steps, refine_size=refine_size, refine_respawn_at=tuple(respawn_at))
 
     def levels(self) -> list[int]:
         """Blocks along the longer side at each level."""

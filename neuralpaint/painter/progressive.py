@@ -247,8 +247,9 @@ def paint_photo(photo: Tensor, renderer, cfg: PaintConfig, progress: bool = True
     """
     from tqdm import tqdm
 
-    if cfg.refine_steps is None:
-        raise ValueError("paint_photo needs a resolved config (cfg.resolved(renderer)): refine_steps is None")
+    if cfg.refine_steps is None or cfg.refine_size is None or cfg.refine_respawn_at is None:
+        raise ValueError("paint_photo needs a resolved config (cfg.resolved(renderer)): refine_steps, "
+                         "refine_size or refine_respawn_at is None")
     stroke = renderer.stroke
     device, (_, H, W) = photo.device, photo.shape
     generator = torch.Generator().manual_seed(cfg.seed)

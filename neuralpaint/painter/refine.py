@@ -10,6 +10,8 @@ furthest from the photo, so every stroke of the budget shows.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -26,12 +28,19 @@ def render_over(renderer, params: Tensor, background: Tensor, cell: int = CELL) 
     """Differentiably composite strokes ``params (N, d)`` of ``renderer.stroke`` in order over
     ``background (3, H, W)``, each rendered only on the ``cell``-pixel cells it reaches
     (``neuralpaint.canvas.cells``). Returns ``(3, H, W)``."""
+    return draw_over(renderer, params, background, cell)[0]
+
+
+def draw_over(renderer, params: Tensor, background: Tensor, cell: int = CELL) -> tuple[Tensor, Callable[[], Tensor]]:
+    """``render_over``, and a function giving each stroke's pixels that show in that picture,
+    ``(N,)`` (as ``visible_areas``, from the same render)."""
     _, H, W = background.shape
     if params.shape[0] == 0:
-        return background
+        return background, lambda: params.new_zeros(0)
     layout = stroke_cells(renderer.stroke, params, H, W, cell)
     colour, alpha = renderer.render_cells(params, layout.rows, H, W, cell, layout.origins)
-    return composite_cells(colour, alpha, layout, background)
+    painted = composite_cells(colour, alpha, layout, background)
+    return painted, lambda: visible_alpha(alpha.detach(), layout, params.shape[0])
 
 
 @torch.no_grad()
@@ -96,9 +105,9 @@ def refine(renderer, params: Tensor, photo: Tensor, canvas_colour, steps: int,
         opt = optimizer
         opt.replace(params, torch.ones(params.shape[0], dtype=torch.bool, device=params.device))
     for i in range(steps):
-        painted = render_over(renderer, params, background)
+        painted, visible = draw_over(renderer, params, background)
         if i in respawn:
-            lost = visible_areas(renderer, params.detach(), h, w) < respawn_pixels
+            lost = visible() < respawn_pixels
             if lost.any():
                 params = respawn_on_top(renderer.stroke, params.detach(), lost, painted.detach(), target, respawn_size,
                                         opacity, generator).requires_grad_(True)

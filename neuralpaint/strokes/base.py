@@ -140,6 +140,10 @@ class StrokeType:
     # the painter's default joint refinement steps: what keeps 500 strokes at 256^2 near 20 s on
     # 2 CPU cores with this engine (docs/benchmarks.md, painting benchmark)
     refine_steps: ClassVar[int] = 150
+    # ... and the longer side of the canvas it runs on (at most the painting's)
+    refine_size: ClassVar[int] = 128
+    # ... and the fractions of its steps at which hidden strokes restart on top (every 5 % up to 80 %)
+    refine_respawn_at: ClassVar[tuple[float, ...]] = tuple(k / 20 for k in range(1, 17))
     # pixels per band when a finished painting is rendered band by band (``canvas.render``)
     band_pixels: ClassVar[int] = 1 << 22
 

@@ -44,7 +44,7 @@ The engine is not differentiable (``differentiable = False``): ``render`` comput
 returns tensors without gradient on the params' device and dtype. The last stroke drawn is cached
 (one entry), so rendering it again in windows or tiles (``canvas.render_painting``) draws it once.
 
-The brush (option ``brush``, default ``classic/dry_brush``) is any ``.myb`` file of the installed
+The brush (option ``brush``, default ``deevad/brush``) is any ``.myb`` file of the installed
 MyPaint brush collection, named relative to its directory, or a path to a ``.myb`` file.
 """
 from __future__ import annotations
@@ -72,7 +72,7 @@ from .registry import register
 if TYPE_CHECKING:
     from torch import Tensor
 
-DEFAULT_BRUSH = "classic/dry_brush"
+DEFAULT_BRUSH = "deevad/brush"
 # ``size`` -> radius: ``ln(radius)`` runs linearly over this range (reference pixels) as ``size``
 # runs over [0, 1]. "dataset" is the MyPaintBrushstrokes layout (1 to 7.4 px on a 64 px canvas),
 # which the GAN renderer was trained on; "fine" reaches down to a quarter of that, 1 px at 256^2,
@@ -98,6 +98,8 @@ RADIUS_MAX = 1000.0  # libmypaint clamps dab radii to 0.2 .. 1000 pixels
 GAUSS_MAX = 3.4642  # libmypaint's rand_gauss is a sum of 4 uniforms: |value| < 2 sqrt(3)
 BOX_SAFETY = 1.1  # bounding boxes: extra factor on the brush's reach ...
 BOX_PIXELS = 2.0  # ... plus pixels (fringe of a dab, snapping)
+PRESSURES = 16  # ``BrushInfo.by_pressure``: the reach for action pressures up to k / PRESSURES
+TUBE = 8  # chords of the path that ``cells_touched`` measures distances to
 
 
 # ---- brushes ----------------------------------------------------------------------------------
@@ -156,12 +158,26 @@ class BrushInfo:
     offset_factor: float
     speed_offset: float
     pixels: float
+    # the dabs follow the pen's path (no slow tracking, which lags them behind it and inside its
+    # bends): cells far from the path are known to be empty (``MyPaint.cells_touched``)
+    tracks: bool = False
+    # ``(radius_factor, offset_factor)`` of strokes whose action pressures are at most k / PRESSURES,
+    # k = 0 .. PRESSURES (the brush's radius and offsets often grow with the pressure)
+    by_pressure: tuple = ()
 
-    def reach(self, radius, scale: float):
+    def reach(self, radius, scale: float, pressure=None):
         """Pixels beyond the path within which every dab of strokes of base radii ``radius`` lies
-        (a numpy array or a tensor)."""
-        dab = namespace(radius).clip(radius * self.radius_factor, None, RADIUS_MAX)
-        spread = radius * self.offset_factor + self.speed_offset * scale / REF
+        (a numpy array or a tensor); with ``pressure`` (the same kind), the strokes' largest action
+        pressure (``max(start_pressure, end_pressure)``), the bound for that pressure."""
+        xp = namespace(radius)
+        radius_factor, offset_factor = self.radius_factor, self.offset_factor
+        if pressure is not None and self.by_pressure:
+            table = radius.new_tensor(self.by_pressure) if is_tensor(radius) else np.asarray(self.by_pressure)
+            k = xp.ceil(xp.clip(pressure, 0.0, 1.0) * PRESSURES)
+            k = k.long() if is_tensor(k) else k.astype(np.int64)
+            radius_factor, offset_factor = table[k, 0], table[k, 1]
+        dab = xp.clip(radius * radius_factor, None, RADIUS_MAX)
+        spread = radius * offset_factor + self.speed_offset * scale / REF
         return BOX_SAFETY * (dab + spread) + self.pixels
 
 
@@ -216,23 +232,33 @@ def load_brush(name: str) -> BrushInfo:
     if not isinstance(data, dict) or data.get("version") != 3 or not isinstance(data.get("settings"), dict):
         raise NeuralPaintError(f"{str(path)!r} is not a MyPaint brush file of version 3 (JSON)")
     s = data["settings"]
-    # the inputs whose range is known here: pressure (at most 0.8 times the brush's gain), random
-    gain = _setting_range(s, "pressure_gain_log")[1]
-    ranges = {"pressure": (0.0, PRESSURE_SCALE * math.exp(gain)), "random": (0.0, 1.0)}
-    top = lambda n, d=0.0: _setting_range(s, n, d, ranges)[1]  # noqa: E731
-    absmax = lambda n: max(abs(v) for v in _setting_range(s, n, 0.0, ranges))  # noqa: E731
-    rlog = _setting_range(s, "radius_logarithmic", 0.0, ranges)
-    radius_extra = rlog[1] - float((s.get("radius_logarithmic") or {}).get("base_value", 0.0))
-    radius_factor = math.exp(max(radius_extra, 0.0) + GAUSS_MAX * max(top("radius_by_random"), 0.0))
-    directional = sum(absmax(n) for n in ("offset_x", "offset_y", "offset_angle", "offset_angle_asc",
-                                          "offset_angle_view", "offset_angle_2", "offset_angle_2_asc",
-                                          "offset_angle_2_view"))
-    offset_factor = (GAUSS_MAX * math.sqrt(2) * (max(top("offset_by_random"), 0.0) + max(top("tracking_noise"), 0.0))
-                     + directional * math.exp(top("offset_multiplier")))
+    # the inputs whose range is known here: pressure (at most 0.8 times the brush's gain, or for
+    # strokes of action pressures at most ``pressure``, that times the gain), random
+    gain = math.exp(_setting_range(s, "pressure_gain_log")[1])
+
+    def factors(pressure: float) -> tuple[float, float]:
+        ranges = {"pressure": (0.0, PRESSURE_SCALE * pressure * gain), "random": (0.0, 1.0)}
+        top = lambda n: _setting_range(s, n, 0.0, ranges)[1]  # noqa: E731
+        absmax = lambda n: max(abs(v) for v in _setting_range(s, n, 0.0, ranges))  # noqa: E731
+        rlog = _setting_range(s, "radius_logarithmic", 0.0, ranges)
+        radius_extra = rlog[1] - float((s.get("radius_logarithmic") or {}).get("base_value", 0.0))
+        radius_factor = math.exp(radius_extra + GAUSS_MAX * max(top("radius_by_random"), 0.0))
+        directional = sum(absmax(n) for n in ("offset_x", "offset_y", "offset_angle", "offset_angle_asc",
+                                              "offset_angle_view", "offset_angle_2", "offset_angle_2_asc",
+                                              "offset_angle_2_view"))
+        offset_factor = (GAUSS_MAX * math.sqrt(2) * (max(top("offset_by_random"), 0.0) + max(top("tracking_noise"), 0.0))
+                         + directional * math.exp(top("offset_multiplier")))
+        return radius_factor, offset_factor
+
+    full = {"pressure": (0.0, PRESSURE_SCALE * gain), "random": (0.0, 1.0)}
+    absmax = lambda n: max(abs(v) for v in _setting_range(s, n, 0.0, full))  # noqa: E731
+    radius_factor, offset_factor = factors(1.0)
     speed_offset = 0.1 * absmax("offset_by_speed") * SPEED * 1.5  # norm speed * setting * 0.1 / viewzoom
-    pixels = BOX_PIXELS + max(top("anti_aliasing", 1.0), 0.0)
-    return BrushInfo(name=name, path=str(path), radius_factor=radius_factor,
-                     offset_factor=offset_factor, speed_offset=speed_offset, pixels=pixels)
+    pixels = BOX_PIXELS + max(_setting_range(s, "anti_aliasing", 1.0, full)[1], 0.0)
+    tracks = all(_setting_range(s, n, 0.0, full) == (0.0, 0.0) for n in ("slow_tracking", "slow_tracking_per_dab"))
+    by_pressure = tuple(factors(k / PRESSURES) for k in range(PRESSURES + 1))
+    return BrushInfo(name=name, path=str(path), radius_factor=max(radius_factor, 1.0), offset_factor=offset_factor,
+                     speed_offset=speed_offset, pixels=pixels, tracks=tracks, by_pressure=by_pressure)
 
 
 @functools.cache
@@ -397,7 +423,7 @@ class MyPaint(StrokeType):
                           f"dataset (1/64 to 7.4/64, the GAN renderer's layout) (default: {DEFAULT_SIZES})",
                           choices=tuple(SIZES), kind="a MyPaint size layout"))
     # strokes files, data sets and checkpoints written before an option existed had this value
-    legacy_options = {"sizes": "dataset"}
+    legacy_options = {"brush": "classic/dry_brush", "sizes": "dataset"}
     # libmypaint draws a whole stroke each time any piece of it is rendered (``_draw`` caches only
     # the last stroke), so a stroke is drawn once per band it reaches: taller bands (measured at
     # 8192^2, 500 strokes: 512-row bands took 1.9x the CPU time of the one-shot render)
@@ -407,7 +433,15 @@ class MyPaint(StrokeType):
     # whole canvas's made libmypaint's picture worse or barely better (astronaut, 256^2, 500
     # strokes: 50 steps at lr 0.005 +0.02 dB and SSIM -0.05 in 226 s; 20 steps at lr 0.02 raised
     # the L1 from 0.068 to 0.096, so the painter dropped it); --refine-steps N still runs it
-    refine_steps = 0
+    refine_steps = 20
+    # the refinement runs on a larger canvas than the others': fine strokes optimised at 128 px
+    # (radii below libmypaint's 0.2 px there) made a 256^2 painting worse (astronaut,
+    # deevad/brush, 30 steps: at 128 px -0.6 dB, at 256 px +1.6 dB); a 512^2 painting refined
+    # at 256 px lost 0.17 dB against 512 px in a third of the time
+    refine_size = 256
+    # and without restarting hidden strokes: in so few steps the restarted ones do not settle
+    # (astronaut, 20 steps: +1.3 dB without, +1.0 dB with restarts at 10 .. 50 %)
+    refine_respawn_at = ()
 
     def __init__(self, brush: str = DEFAULT_BRUSH, sizes: str = DEFAULT_SIZES):
         if sizes not in SIZES:
@@ -499,9 +533,31 @@ class MyPaint(StrokeType):
         p = xp.clip(params.detach() if is_tensor(params) else params, 0.0, 1.0)
         start, control, end = _points(p, height, width)
         pts = xp.stack([start, control, end], 1)  # (B, 3, 2): the curve lies in their hull
-        reach = self._info.reach(base_radius(p[:, 1], scale, self.sizes), scale)
+        reach = self._info.reach(base_radius(p[:, 1], scale, self.sizes), scale, xp.maximum(p[:, 0], p[:, 11]))
         lo, hi = xp.amin(pts, 1), xp.amax(pts, 1)
         return xp.stack([lo[:, 1] - reach, lo[:, 0] - reach, hi[:, 1] + reach, hi[:, 0] + reach], 1)
+
+    def cells_touched(self, params: Tensor, rows: Tensor, centres: Tensor, half: float, height: int,
+                      width: int) -> Tensor | None:
+        """For brushes whose dabs follow the path (``BrushInfo.tracks``): the squares within the
+        brush's reach of the path (``TUBE`` chords of the Bezier, the reach grown by twice their
+        largest distance from the curve, the other for the chords between motion events, and by
+        the square's half diagonal). ``None`` (the bounding box) for the others."""
+        if not self._info.tracks:
+            return None
+        scale = max(height, width)
+        start, control, end = _points(params, height, width)  # (N, 2) x, y
+        t = torch.linspace(0.0, 1.0, TUBE + 1, device=params.device, dtype=params.dtype)[None, :, None]
+        path = (1 - t) ** 2 * start[:, None] + 2 * t * (1 - t) * control[:, None] + t ** 2 * end[:, None]
+        sag = (start - 2 * control + end).norm(dim=1) / (4 * TUBE ** 2)  # a chord's distance from the curve
+        pressure = torch.maximum(params[:, 0], params[:, 11])
+        reach = self._info.reach(base_radius(params[:, 1], scale, self.sizes), scale, pressure) + 2 * sag + half * math.sqrt(2)
+        a, b = path[:, :-1].index_select(0, rows), path[:, 1:].index_select(0, rows)  # (T, TUBE, 2)
+        c = centres.flip(1)[:, None, :].to(params.dtype)  # (T, 1, 2) x, y
+        ab = b - a
+        along = (((c - a) * ab).sum(-1) / (ab * ab).sum(-1).clamp_min(1e-12)).clamp(0.0, 1.0)
+        distance = (a + along[..., None] * ab - c).norm(dim=-1).amin(1)
+        return distance <= reach.index_select(0, rows)
 
     def covered_patches(self, one: np.ndarray, box: tuple[int, int, int, int], height: int, width: int,
                         patch: int) -> np.ndarray:
