@@ -6,7 +6,7 @@ Measures, on the CPU:
   * PSNR of the 64 x 64 render against a 256 x 256 render box-downsampled (on white);
   * ``make_dataset`` throughput in strokes per second with 1 and with 2 workers.
 
-    python scripts/bench_mypaint.py [--brush classic/dry_brush] [--n-dataset 4000] [--json FILE]
+    python scripts/bench_mypaint.py [--brush classic/dry_brush (the default)] [--n-dataset 4000] [--json FILE]
 
 Writes ``--json`` (default bench_results/mypaint.json); ``tables`` makes docs/mypaint.md's table.
 """
@@ -67,7 +67,7 @@ def main() -> int:
     from neuralpaint.training.dataset import make_dataset
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--brush", default=mypaint.DEFAULT_BRUSH)
+    ap.add_argument("--brush", default="classic/dry_brush")  # the data set's and the GAN's brush
     ap.add_argument("--n64", type=int, default=1000, help="strokes for the 64 x 64 timing")
     ap.add_argument("--n512", type=int, default=50, help="strokes for the 512 x 512 timings")
     ap.add_argument("--n-dataset", type=int, default=4000, help="strokes for the make-dataset throughput")
