@@ -239,11 +239,10 @@ class MyPaint(StrokeType):
     # the last stroke), so a stroke is drawn once per band it reaches: taller bands (measured at
     # 8192^2, 500 strokes: 512-row bands took 1.9x the CPU time of the one-shot render)
     band_pixels = 1 << 24
-    # no joint refinement by default: through the renderer net it is skipped (README), and with the
-    # engine in the loop (renderers.HybridRenderer) the net's gradients for strokes as small as a
-    # whole canvas's made libmypaint's picture worse or barely better (astronaut, 256^2, 500
-    # strokes: 50 steps at lr 0.005 +0.02 dB and SSIM -0.05 in 226 s; 20 steps at lr 0.02 raised
-    # the L1 from 0.068 to 0.096, so the painter dropped it); --refine-steps N still runs it
+    # a short joint refinement through the dab model with libmypaint in the loop: 20 steps raised
+    # the mean PSNR of three photos at 256^2 from 23.76 to 25.03 dB for 13 s more (8 steps 24.25,
+    # 12 steps 24.45; docs/mypaint.md). Through the GAN net it is skipped (PaintConfig.resolved):
+    # its gradients at canvas scale made libmypaint's picture worse
     refine_steps = 20
     # the refinement runs on a larger canvas than the others': fine strokes optimised at 128 px
     # (radii below libmypaint's 0.2 px there) made a 256^2 painting worse (astronaut,
