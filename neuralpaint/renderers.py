@@ -254,30 +254,24 @@ class HybridRenderer:
                 match = order[at]
                 same = (old_keys[match] == keys) & ((old_params[match] - now).abs().amax(1) <= limit)
                 fresh = ~same
-            if not drawing:  # kept corrections where they still hold, the net alone elsewhere
-                fix_colour = torch.zeros_like(colour)
-                fix_alpha = torch.zeros_like(alpha)
-                if not fresh.all():
-                    fix_colour[~fresh] = old_colour[match[~fresh]]
-                    fix_alpha[~fresh] = old_alpha[match[~fresh]]
-        if not drawing:
-            return colour + fix_colour, alpha + fix_alpha
-        with torch.no_grad():
-            fix_colour = torch.empty_like(colour)
-            fix_alpha = torch.empty_like(alpha)
+            # kept corrections where they still hold; the rest drawn now, or between drawing
+            # renders the net alone (a zero correction, not kept)
+            fix_colour = torch.zeros_like(colour)
+            fix_alpha = torch.zeros_like(alpha)
             drawn_at = now.clone()  # the params each pair's correction was drawn at
             if not fresh.all():
                 kept = match[~fresh]
                 fix_colour[~fresh] = old_colour[kept]
                 fix_alpha[~fresh] = old_alpha[kept]
                 drawn_at[~fresh] = old_params[kept]
-            sub = fresh.nonzero(as_tuple=True)[0]
-            if sub.numel():
-                engine_colour, engine_alpha = draw(sub)
-                fix_colour[sub] = engine_colour - colour.detach().index_select(0, sub)
-                fix_alpha[sub] = engine_alpha - alpha.detach().index_select(0, sub)
-                self.engine_draws += int(sub.numel())
-            self._kept[kind] = (keys, drawn_at, fix_colour, fix_alpha)
+            if drawing:
+                sub = fresh.nonzero(as_tuple=True)[0]
+                if sub.numel():
+                    engine_colour, engine_alpha = draw(sub)
+                    fix_colour[sub] = engine_colour - colour.detach().index_select(0, sub)
+                    fix_alpha[sub] = engine_alpha - alpha.detach().index_select(0, sub)
+                    self.engine_draws += int(sub.numel())
+                self._kept[kind] = (keys, drawn_at, fix_colour, fix_alpha)
         return colour + fix_colour, alpha + fix_alpha
 
 
