@@ -241,8 +241,9 @@ class MyPaint(StrokeType):
     band_pixels = 1 << 24
     # a short joint refinement through the dab model with libmypaint in the loop: 20 steps raised
     # the mean PSNR of three photos at 256^2 from 23.76 to 25.03 dB for 13 s more (8 steps 24.25,
-    # 12 steps 24.45; docs/mypaint.md). Through the GAN net it is skipped (PaintConfig.resolved):
-    # its gradients at canvas scale made libmypaint's picture worse
+    # 12 steps 24.45; docs/mypaint.md). Through the GAN net alone it is skipped (PaintConfig.resolved);
+    # with the GAN in the loop it runs and, like every refinement, is kept only where
+    # libmypaint's picture improved
     refine_steps = 20
     # the refinement runs on a larger canvas than the others': fine strokes optimised at 128 px
     # (radii below libmypaint's 0.2 px there) made a 256^2 painting worse (astronaut,
