@@ -473,6 +473,28 @@ def test_refinement_restarts_hidden_strokes_on_top():
 
 
 
+def test_refinement_keeps_frozen_strokes_and_draws_them_beneath():
+    """``frozen=k``: the first k strokes come back unchanged, the others move as they would over
+    a canvas on which those k are already painted."""
+    from neuralpaint.painter.refine import refine
+    from neuralpaint.renderers import EngineRenderer
+
+    stroke = get_stroke_type("rectangle")
+    params = stroke.sample_painting(12, torch.Generator().manual_seed(2))
+    photo = torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(3))
+    renderer = EngineRenderer(stroke)
+    out = refine(renderer, params, photo, (1.0, 1.0, 1.0), 6, 0.01, 32, frozen=5)
+    assert out.shape == params.shape and torch.equal(out[:5], params[:5])
+    assert not torch.allclose(out[5:], params[5:])
+
+    alone = refine(renderer, params[5:], photo, (1.0, 1.0, 1.0), 6, 0.01, 32)
+    assert not torch.allclose(out[5:], alone, atol=1e-4)  # the frozen strokes are beneath them
+    moved = refine(renderer, params, photo, (1.0, 1.0, 1.0), 6, 0.01, 32)
+    assert not torch.equal(moved[:5], params[:5])  # not frozen, they move too
+    loss = lambda p: ((render_painting(stroke, p, 32, 32) - photo) ** 2).mean().item()  # noqa: E731
+    assert loss(out) < loss(params)
+
+
 def test_config_refine_steps_follow_the_stroke_type_and_renderer():
     """The stroke type's refinement steps by default, none through a renderer net; explicit
     settings are kept."""

@@ -94,6 +94,9 @@ def add_painting_arguments(p: argparse.ArgumentParser, size: int | None = None, 
                    help="final joint steps on all strokes over the whole canvas; 0 skips "
                    "(default: the stroke type's, 300 for rectangle, 20 for mypaint and 150 for the "
                    "slower engines; skipped with a renderer net alone)")
+    p.add_argument("--refine-frozen-levels", type=int, default=d.refine_frozen_levels, metavar="N",
+                   help="keep the strokes of the first N levels fixed in the refinement, drawn once beneath "
+                   "the others: a faster refinement (default: %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed,
                    help="random seed; the same seed and settings give the same painting "
                    "(default: %(default)s)")
@@ -143,7 +146,7 @@ def paint_config_from_args(args: argparse.Namespace):
         renderer=renderer, checkpoint=str(args.checkpoint) if args.checkpoint is not None else None,
         engine_in_loop=args.engine_in_loop, engine_tolerance=args.engine_tolerance, engine_every=args.engine_every,
         ot_weight=args.ot_weight, iters_per_stroke=args.iters_per_stroke,
-        refine_steps=args.refine_steps, seed=args.seed, device=args.device,
+        refine_steps=args.refine_steps, refine_frozen_levels=args.refine_frozen_levels, seed=args.seed, device=args.device,
         loss=args.loss, feature_weight=args.feature_weight, backbone=args.backbone,
         backbone_weights=str(args.vgg_weights) if args.vgg_weights else None,
         opaque=args.opaque, min_stroke_size=args.min_stroke_size, palette=args.palette,

@@ -51,6 +51,8 @@ class PaintConfig:
     # fractions of the refinement at which hidden strokes restart on top: every 5 % up to 80 %
     # (None: the stroke type's, StrokeType.refine_respawn_at; none for mypaint)
     refine_respawn_at: tuple[float, ...] | None = None
+    # the strokes of the first N levels stay fixed in the refinement, drawn once beneath the others
+    refine_frozen_levels: int = 0
     # also refine through a neural renderer: off, because at canvas scale (small strokes) the nets
     # tested disagree with their engines and the engine's render got worse (see the README)
     refine_neural: bool = False
@@ -87,6 +89,7 @@ class PaintConfig:
             (0 < self.init_opacity <= 1, f"init_opacity must be in (0, 1], got {self.init_opacity}"),
             (all(0 < f < 1 for f in self.respawn_at), f"respawn_at fractions must be in (0, 1), got {self.respawn_at}"),
             (self.refine_steps is None or self.refine_steps >= 0, f"refine_steps must be 0 or more, got {self.refine_steps}"),
+            (self.refine_frozen_levels >= 0, f"--refine-frozen-levels must be 0 or more, got {self.refine_frozen_levels}"),
             (all(0 < f < 1 for f in self.refine_respawn_at or ()), f"refine_respawn_at fractions must be in (0, 1), got {self.refine_respawn_at}"),
             (self.refine_loss in ("l1", "l2"), f"refine_loss must be l1 or l2, got {self.refine_loss!r}"),
             (self.refine_size is None or 8 <= self.refine_size <= 8192, f"refine_size must be in 8..8192, got {self.refine_size}"),

@@ -361,7 +361,7 @@ def paint_photo(photo: Tensor, renderer, cfg: PaintConfig, progress: bool = True
                              respawn_size=1.0 / max(levels), opacity=cfg.init_opacity, generator=generator,
                              constrain=constraints.apply_ if constraints.active else None,
                              feature=feature, feature_weight=cfg.feature_weight, pixel=cfg.loss != "feature",
-                             show=show)
+                             show=show, frozen=sum(entry["strokes"] for entry in state.log[:cfg.refine_frozen_levels]))
             refined_at = time.perf_counter()
             state.seconds["refine"] = refined_at - start - state.seconds["levels"]
             canvas = render_painting(stroke, refined, H, W, cfg.canvas_colour)

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..canvas.compositing import blank_canvas
+from ..canvas.render import render_painting
 from ..optim import Adam
 from ..strokes import StrokeType
 from ..canvas.cells import CELL, composite_cells, stroke_cells, visible_alpha
@@ -72,7 +73,7 @@ def refine(renderer, params: Tensor, photo: Tensor, canvas_colour, steps: int,
            respawn_pixels: float = 4.0, respawn_size: float = 0.1, opacity: float = 0.4,
            generator: torch.Generator | None = None, constrain=None, feature=None,
            feature_weight: float = 1.0, pixel: bool = True, optimizer: Adam | None = None,
-           show=None) -> Tensor:
+           show=None, frozen: int = 0) -> Tensor:
     """Optimise all strokes ``params (N, d)`` (canvas-relative, of ``renderer.stroke``) jointly for
     ``steps`` Adam steps against ``photo (3, H, W)``, rendered through ``renderer`` with the longer
     side ``resolution``, under the pixel loss ``loss`` (``l1`` or ``l2``). Returns new params (same
@@ -87,14 +88,21 @@ def refine(renderer, params: Tensor, photo: Tensor, canvas_colour, steps: int,
     palette). ``feature``: a ``FeatureDistance`` added with ``feature_weight``; ``pixel=False``
     drops the pixel loss (painting against features only). ``optimizer``: an ``Adam`` whose
     moments carry on from an earlier call (a video's frame after frame; ``lr`` is then its own);
-    a fresh one by default. ``show(params)``: sees the strokes after every step, before ``tick``."""
-    if steps <= 0 or params.shape[0] == 0:
+    a fresh one by default. ``show(params)``: sees the strokes after every step, before ``tick``.
+
+    ``frozen``: the first ``frozen`` strokes stay as they are; they are drawn once, by the stroke
+    type's engine, into the canvas the others are optimised over (exact: they lie beneath every
+    other stroke). The early levels' big strokes are most of a refinement's cells."""
+    if steps <= 0 or params.shape[0] <= frozen:
         return params
     _, H, W = photo.shape
     scale = min(1.0, resolution / max(H, W))
     h, w = max(1, round(H * scale)), max(1, round(W * scale))
     target = F.interpolate(photo[None], size=(h, w), mode="area")[0] if (h, w) != (H, W) else photo
     background = blank_canvas(h, w, canvas_colour, photo.device, photo.dtype)
+    still, params = params[:frozen].detach(), params[frozen:]
+    if frozen:
+        background = render_painting(renderer.stroke, still, h, w, canvas=background)
     ones = torch.ones(1, 1, h, w, device=photo.device, dtype=photo.dtype)
     pixel_loss = PIXEL_LOSSES[loss]
     respawn = {round(f * steps) for f in respawn_at} - {0} if generator is not None else set()
@@ -124,7 +132,7 @@ def refine(renderer, params: Tensor, photo: Tensor, canvas_colour, steps: int,
             if constrain is not None:
                 constrain(params)
         if show is not None:
-            show(params)
+            show(torch.cat([still, params]) if frozen else params)
         if tick is not None:
             tick(value.item())
-    return params.detach()
+    return torch.cat([still, params.detach()])
