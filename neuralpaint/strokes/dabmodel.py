@@ -44,7 +44,7 @@ from ..fileutil import write_text_atomic
 from ..resources import data_path
 from ..kernels import segments as segment_kernels
 from .base import PixelGrid
-from .mypaint import DEFAULT_SIZES, PRESSURE_SCALE, REF, MyPaint, log_radius
+from .mypaint import DEFAULT_SIZES, PRESSURE_SCALE, REF, MyPaint, log_radius, path_points
 
 SEGMENTS = 6  # straight pieces per stroke (the path is a quadratic Bezier: smooth)
 SQRT2 = math.sqrt(2.0)
@@ -92,12 +92,8 @@ def segments(params: Tensor, height: int, width: int, model: BrushModel, sizes: 
     segments (``kernels.segments.FIELDS``), differentiable in ``params`` (and in ``th``, the
     model's constants as tensors, when given: for fitting)."""
     th = model.constants(params) if th is None else th
-    scale = params.new_tensor([width, height])
-    p0, c, p2 = params[:, 9:11] * scale, params[:, 2:4] * scale, params[:, 4:6] * scale
-    p1 = 2 * c - 0.5 * (p0 + p2)  # the middle control point: the curve passes through c at t = 1/2
+    points = path_points(params, height, width, K)  # (N, K+1, 2)
     t = torch.linspace(0.0, 1.0, K + 1, device=params.device, dtype=params.dtype)
-    tt = t.view(1, -1, 1)
-    points = (1 - tt) ** 2 * p0[:, None] + 2 * tt * (1 - tt) * p1[:, None] + tt ** 2 * p2[:, None]  # (N, K+1, 2)
     p = pressures(params, t)
     p = 0.5 * (p[:, 1:] + p[:, :-1])  # (N, K) at each segment
     r0 = torch.exp(log_radius(params[:, 1:2], sizes)) * (max(height, width) / REF)

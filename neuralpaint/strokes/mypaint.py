@@ -96,6 +96,14 @@ def _points(params, height: float, width: float):
     return start, 2 * through - 0.5 * (start + end), end
 
 
+def path_points(params: Tensor, height: float, width: float, chords: int) -> Tensor:
+    """The Bezier paths of strokes ``params (N, 12)`` at ``t = k / chords``, ``k = 0 .. chords``:
+    ``(N, chords + 1, 2)`` canvas pixels (x, y), differentiable."""
+    start, control, end = _points(params, height, width)
+    t = torch.linspace(0.0, 1.0, chords + 1, device=params.device, dtype=params.dtype)[None, :, None]
+    return (1 - t) ** 2 * start[:, None] + 2 * t * (1 - t) * control[:, None] + t ** 2 * end[:, None]
+
+
 def log_radius(size, sizes: str = DEFAULT_SIZES):
     """``ln`` of the base radius in reference pixels (1/64 of the canvas's longer side) of strokes
     of ``size`` (a number, numpy array or tensor) in the layout ``sizes`` (``SIZES``)."""
@@ -344,9 +352,16 @@ class MyPaint(StrokeType):
         p = xp.clip(params.detach() if is_tensor(params) else params, 0.0, 1.0)
         start, control, end = _points(p, height, width)
         pts = xp.stack([start, control, end], 1)  # (B, 3, 2): the curve lies in their hull
-        reach = self._info.reach(base_radius(p[:, 1], scale, self.sizes), scale, xp.maximum(p[:, 0], p[:, 11]))
+        reach = self._reach(p, scale)
         lo, hi = xp.amin(pts, 1), xp.amax(pts, 1)
         return xp.stack([lo[:, 1] - reach, lo[:, 0] - reach, hi[:, 1] + reach, hi[:, 0] + reach], 1)
+
+    def _reach(self, params, scale: float):
+        """``BrushInfo.reach`` of strokes ``params (B, 12)`` (in [0, 1]) on a canvas whose longer
+        side is ``scale``: at their radius and largest pressure."""
+        xp = namespace(params)
+        return self._info.reach(base_radius(params[:, 1], scale, self.sizes), scale,
+                                xp.maximum(params[:, 0], params[:, 11]))
 
     def cells_touched(self, params: Tensor, rows: Tensor, centres: Tensor, half: float, height: int,
                       width: int) -> Tensor | None:
@@ -356,13 +371,10 @@ class MyPaint(StrokeType):
         the square's half diagonal). ``None`` (the bounding box) for the others."""
         if not self._info.tracks:
             return None
-        scale = max(height, width)
-        start, control, end = _points(params, height, width)  # (N, 2) x, y
-        t = torch.linspace(0.0, 1.0, TUBE + 1, device=params.device, dtype=params.dtype)[None, :, None]
-        path = (1 - t) ** 2 * start[:, None] + 2 * t * (1 - t) * control[:, None] + t ** 2 * end[:, None]
+        path = path_points(params, height, width, TUBE)  # (N, TUBE + 1, 2) x, y
+        start, control, end = _points(params, height, width)
         sag = (start - 2 * control + end).norm(dim=1) / (4 * TUBE ** 2)  # a chord's distance from the curve
-        pressure = torch.maximum(params[:, 0], params[:, 11])
-        reach = self._info.reach(base_radius(params[:, 1], scale, self.sizes), scale, pressure) + 2 * sag + half * math.sqrt(2)
+        reach = self._reach(params, max(height, width)) + 2 * sag + half * math.sqrt(2)
         a, b = path[:, :-1].index_select(0, rows), path[:, 1:].index_select(0, rows)  # (T, TUBE, 2)
         c = centres.flip(1)[:, None, :].to(params.dtype)  # (T, 1, 2) x, y
         ab = b - a

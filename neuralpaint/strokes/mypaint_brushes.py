@@ -84,38 +84,32 @@ def find_brush(name: str) -> Path:
 class BrushInfo:
     """A brush file, read and checked: its JSON text, and how far its dabs can reach from the path.
 
-    A dab of a stroke with base radius ``r`` pixels (``exp`` of the base ``radius_logarithmic``)
-    lies within ``radius_factor * r`` of its centre, which is within
-    ``offset_factor * r + speed_offset * S / 64`` of the path (``S`` the canvas's longer side);
-    maxima over the brush's input mappings.
+    For strokes whose action pressures are at most ``k / PRESSURES``, a dab of base radius ``r``
+    pixels (``exp`` of the base ``radius_logarithmic``) lies within ``radius_factor * r`` of its
+    centre, which is within ``offset_factor * r + speed_offset * S / 64`` of the path (``S`` the
+    canvas's longer side), with ``(radius_factor, offset_factor) = by_pressure[k]``: maxima over
+    the brush's input mappings (the radius and offsets often grow with the pressure).
     """
 
     name: str
     path: str
-    radius_factor: float
-    offset_factor: float
+    by_pressure: tuple[tuple[float, float], ...]  # k = 0 .. PRESSURES
     speed_offset: float
     pixels: float
     # the dabs follow the pen's path (no slow tracking, which lags them behind it and inside its
     # bends): cells far from the path are known to be empty (``MyPaint.cells_touched``)
     tracks: bool = False
-    # ``(radius_factor, offset_factor)`` of strokes whose action pressures are at most k / PRESSURES,
-    # k = 0 .. PRESSURES (the brush's radius and offsets often grow with the pressure)
-    by_pressure: tuple = ()
 
-    def reach(self, radius, scale: float, pressure=None):
-        """Pixels beyond the path within which every dab of strokes of base radii ``radius`` lies
-        (a numpy array or a tensor); with ``pressure`` (the same kind), the strokes' largest action
-        pressure (``max(start_pressure, end_pressure)``), the bound for that pressure."""
+    def reach(self, radius, scale: float, pressure):
+        """Pixels beyond the path within which every dab of strokes of base radii ``radius`` and
+        largest action pressure ``pressure`` (``max(start_pressure, end_pressure)``) lies (numpy
+        arrays or tensors, both of one kind)."""
         xp = namespace(radius)
-        radius_factor, offset_factor = self.radius_factor, self.offset_factor
-        if pressure is not None and self.by_pressure:
-            table = radius.new_tensor(self.by_pressure) if is_tensor(radius) else np.asarray(self.by_pressure)
-            k = xp.ceil(xp.clip(pressure, 0.0, 1.0) * PRESSURES)
-            k = k.long() if is_tensor(k) else k.astype(np.int64)
-            radius_factor, offset_factor = table[k, 0], table[k, 1]
-        dab = xp.clip(radius * radius_factor, None, RADIUS_MAX)
-        spread = radius * offset_factor + self.speed_offset * scale / REF
+        table = radius.new_tensor(self.by_pressure) if is_tensor(radius) else np.asarray(self.by_pressure)
+        k = xp.ceil(xp.clip(pressure, 0.0, 1.0) * PRESSURES)
+        k = k.long() if is_tensor(k) else k.astype(np.int64)
+        dab = xp.clip(radius * table[k, 0], None, RADIUS_MAX)
+        spread = radius * table[k, 1] + self.speed_offset * scale / REF
         return BOX_SAFETY * (dab + spread) + self.pixels
 
 
@@ -190,13 +184,12 @@ def load_brush(name: str) -> BrushInfo:
 
     full = {"pressure": (0.0, PRESSURE_SCALE * gain), "random": (0.0, 1.0)}
     absmax = lambda n: max(abs(v) for v in _setting_range(s, n, 0.0, full))  # noqa: E731
-    radius_factor, offset_factor = factors(1.0)
     speed_offset = 0.1 * absmax("offset_by_speed") * SPEED * 1.5  # norm speed * setting * 0.1 / viewzoom
     pixels = BOX_PIXELS + max(_setting_range(s, "anti_aliasing", 1.0, full)[1], 0.0)
     tracks = all(_setting_range(s, n, 0.0, full) == (0.0, 0.0) for n in ("slow_tracking", "slow_tracking_per_dab"))
     by_pressure = tuple(factors(k / PRESSURES) for k in range(PRESSURES + 1))
-    return BrushInfo(name=name, path=str(path), radius_factor=max(radius_factor, 1.0), offset_factor=offset_factor,
-                     speed_offset=speed_offset, pixels=pixels, tracks=tracks, by_pressure=by_pressure)
+    return BrushInfo(name=name, path=str(path), by_pressure=by_pressure, speed_offset=speed_offset, pixels=pixels,
+                     tracks=tracks)
 
 
 @functools.cache
