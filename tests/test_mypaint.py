@@ -167,6 +167,23 @@ def test_cells_away_from_the_path_are_empty(brush):
     assert lagging.cells_touched(params, full.rows, full.origins.double() + 1.5, 1.5, H, W) is None
 
 
+def test_tube_kernel_matches_the_tensor_code(monkeypatch):
+    """``cells_touched``'s compiled tube test gives the tensor code's answer (CUDA's path)."""
+    pytest.importorskip("numba")
+    st = get_stroke_type("mypaint", brush="deevad/brush")
+    g = torch.Generator().manual_seed(5)
+    params = torch.cat([st.sample(30, g), st.sample_painting(30, g)]).double()
+    H, W = 48, 64
+    full = cell_layout(st.bounding_boxes(params, H, W), H, W, 4)
+    centres = full.origins.double() + 1.5
+    answers = []
+    for mode in ("", "torch"):
+        monkeypatch.setenv("NEURALPAINT_KERNELS", mode)
+        answers.append(st.cells_touched(params, full.rows, centres, 1.5, H, W))
+    assert 0 < int(answers[1].sum()) < len(full)
+    assert torch.equal(answers[0], answers[1])
+
+
 def test_window_equals_crop_of_full_render(st):
     p = torch.tensor([VISIBLE, VISIBLE])
     colour, alpha = st.render(p, 40, 50)

@@ -172,3 +172,28 @@ def cells_backward(segments, rows, origins, cell: int, alpha, grad_alpha, grad) 
     (T, cell * cell)``): fills ``grad (T, K, 7)``, each pair's share of its stroke's segments'
     gradient."""
     launch(_backward, segments, rows, origins, cell, alpha, grad_alpha, grad)
+
+
+if numba is not None:
+
+    @njit(parallel=True, cache=True)
+    def _tube_touches(path, reach, rows, centres, out):  # pragma: no cover
+        for k in prange(rows.shape[0]):
+            r = rows[k]
+            cy, cx = centres[k, 0], centres[k, 1]
+            nearest = np.inf
+            for i in range(path.shape[1] - 1):
+                ax, ay = path[r, i, 0], path[r, i, 1]
+                abx, aby = path[r, i + 1, 0] - ax, path[r, i + 1, 1] - ay
+                along = ((cx - ax) * abx + (cy - ay) * aby) / max(abx * abx + aby * aby, 1e-12)
+                along = min(max(along, 0.0), 1.0)
+                dx, dy = ax + along * abx - cx, ay + along * aby - cy
+                nearest = min(nearest, dx * dx + dy * dy)
+            out[k] = math.sqrt(nearest) <= reach[r]
+
+
+def tube_touches(path, reach, rows, centres, out) -> None:
+    """Whether the polyline ``path[rows[k]]`` (``path (N, n, 2)``, x, y pixels) passes within
+    ``reach[rows[k]]`` (``(N,)``) of ``centres[k]`` (``(T, 2)``, y, x): fills ``out (T,)`` bool.
+    Float64 arrays."""
+    launch(_tube_touches, path, reach, rows, centres, out)

@@ -35,8 +35,8 @@ closely as the brush's own randomness allows (the dab count, hence the random se
 by a dab). libmypaint clamps dab radii to 0.2 .. 1000 pixels.
 
 Rendering: every stroke is drawn with a fresh brush (its random generator always starts from the
-same seed, so the same action gives the same pixels) on a fresh transparent, sparse tiled surface
-(only the tiles the stroke touches exist, whatever the canvas size). The surface holds
+same seed, so the same action gives the same pixels) on a transparent, sparse tiled surface, emptied
+before each stroke (only the tiles the stroke touches exist, whatever the canvas size). The surface holds
 premultiplied RGBA; ``alpha = A`` and ``colour = RGB / A`` (the nominal colour where ``A = 0``), so
 ``colour * alpha`` is the premultiplied paint and compositing over any canvas colour is exact for
 normal brushes. Pigment mixing (``paint_mode``) is switched off: strokes are composited, not mixed.
@@ -60,7 +60,9 @@ import numpy as np
 
 from ..arrays import is_tensor, namespace, to_numpy, torch
 
+from .. import kernels
 from ..errors import NeuralPaintError
+from ..kernels import segments as segment_kernels
 from . import libmypaint
 from .base import CommandLineOption, PixelGrid, StrokeType
 from .bezier import init_curves, sample_curves
@@ -162,13 +164,13 @@ def _draw(brush: BrushInfo, action: np.ndarray, height: float, width: float,
     key = (brush.path, tuple(float(v) for v in action), float(height), float(width), shift, sizes)
     if _last.get("key") == key:
         return _last["surface"]
-    old = _last.pop("surface", None)
+    surface = _last.pop("surface", None)  # the last stroke's surface is used again, emptied
     _last.clear()
-    if old is not None:
-        old.close()
+    if surface is None:
+        surface = libmypaint.TileSurface()
+    surface.tiles.clear()
     scale = max(height, width)
     events = motion_events(action, height, width, shift, sizes)
-    surface = libmypaint.TileSurface()
     try:
         with libmypaint.Brush(engine_json(brush.path)) as pen:
             rgb = np.clip(np.asarray(action[6:9], np.float64), 0.0, 1.0)
@@ -375,6 +377,11 @@ class MyPaint(StrokeType):
         start, control, end = _points(params, height, width)
         sag = (start - 2 * control + end).norm(dim=1) / (4 * TUBE ** 2)  # a chord's distance from the curve
         reach = self._reach(params, max(height, width)) + 2 * sag + half * math.sqrt(2)
+        if kernels.serves(path, centres):
+            out = np.empty(rows.shape[0], np.bool_)
+            segment_kernels.tube_touches(np.ascontiguousarray(to_numpy(path, np.float64)), to_numpy(reach, np.float64),
+                                         to_numpy(rows, np.int64), np.ascontiguousarray(to_numpy(centres, np.float64)), out)
+            return torch.from_numpy(out)
         a, b = path[:, :-1].index_select(0, rows), path[:, 1:].index_select(0, rows)  # (T, TUBE, 2)
         c = centres.flip(1)[:, None, :].to(params.dtype)  # (T, 1, 2) x, y
         ab = b - a
