@@ -517,10 +517,15 @@ def test_config_refine_steps_follow_the_stroke_type_and_renderer():
 
     class MyPaintLike:  # a type whose refinement runs larger and without restarts, as mypaint's
         exact = True
-        stroke = type("Stroke", (), {"refine_steps": 20, "refine_size": 256, "refine_respawn_at": ()})()
+        stroke = type("Stroke", (), {"refine_steps": 20, "refine_size": 256, "refine_respawn_at": (),
+                                     "refine_frozen_levels": 2, "engine_every": 16})()
 
     resolved = PaintConfig().resolved(MyPaintLike())
     assert (resolved.refine_steps, resolved.refine_size, resolved.refine_respawn_at) == (20, 256, ())
+    assert (resolved.refine_frozen_levels, resolved.engine_every) == (2, 16)
+    assert (default.refine_frozen_levels, default.engine_every) == (0, 8)
+    mine = PaintConfig(refine_frozen_levels=1, engine_every=3).resolved(MyPaintLike())
+    assert (mine.refine_frozen_levels, mine.engine_every) == (1, 3)
 
 
 def test_paint_photo_takes_a_resolved_config():

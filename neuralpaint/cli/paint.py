@@ -85,18 +85,18 @@ def add_painting_arguments(p: argparse.ArgumentParser, size: int | None = None, 
                    "more than T since its last draw (default: %(default)s, every step)")
     p.add_argument("--engine-every", type=int, default=d.engine_every, metavar="N",
                    help="with the engine in the loop, let it draw only every N-th step; the steps between "
-                   "reuse its last pictures of each stroke (default: %(default)s)")
+                   "reuse its last pictures of each stroke (default: the stroke type's, 16 for mypaint, 8 otherwise)")
     p.add_argument("--ot-weight", type=float, default=d.ot_weight, metavar="W",
                    help="weight of the optimal-transport loss beside pixel L1 (default: %(default)s)")
     p.add_argument("--iters-per-stroke", type=int, default=d.iters_per_stroke, metavar="K",
                    help="optimiser steps each stroke receives in its level (default: %(default)s)")
     p.add_argument("--refine-steps", type=int, default=d.refine_steps, metavar="N",
                    help="final joint steps on all strokes over the whole canvas; 0 skips "
-                   "(default: the stroke type's, 300 for rectangle, 20 for mypaint and 150 for the "
+                   "(default: the stroke type's, 300 for rectangle, 24 for mypaint and 150 for the "
                    "slower engines; skipped with a renderer net alone)")
     p.add_argument("--refine-frozen-levels", type=int, default=d.refine_frozen_levels, metavar="N",
                    help="keep the strokes of the first N levels fixed in the refinement, drawn once beneath "
-                   "the others: a faster refinement (default: %(default)s)")
+                   "the others: a faster refinement (default: the stroke type's, 2 for mypaint, 0 otherwise)")
     p.add_argument("--seed", type=int, default=d.seed,
                    help="random seed; the same seed and settings give the same painting "
                    "(default: %(default)s)")

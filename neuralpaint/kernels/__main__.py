@@ -16,6 +16,7 @@ from ..canvas.cells import composite_cells, stroke_cells
 from ..canvas.render import render_painting, to_uint8
 from ..strokes import get_stroke_type
 from ..strokes.dabmodel import segment_cells
+from .segments import tube_touches
 
 
 def warm_up() -> float:
@@ -30,10 +31,12 @@ def warm_up() -> float:
             layout = stroke_cells(stroke, params, 16, 16, 4)
             colour, alpha = stroke.render_cells(params, layout.rows, 16, 16, 4, layout.origins)
             composite_cells(colour, alpha, layout, torch.ones(3, 16, 16)).sum().backward()
-    # the soft segments of the mypaint dab model (its painter's kernels; no libmypaint needed)
+    # the soft segments of the mypaint dab model (its painter's kernels; no libmypaint needed), and
+    # its cell test
     segments = torch.rand(2, 3, 7, requires_grad=True)
     rows, origins = torch.tensor([0, 1]), torch.zeros(2, 2, dtype=torch.int64)
     segment_cells(segments, rows, origins, 4).sum().backward()
+    tube_touches(np.zeros((2, 3, 2)), np.ones(2), np.array([0, 1]), np.zeros((2, 2)), np.empty(2, np.bool_))
     return time.perf_counter() - start
 
 

@@ -28,8 +28,8 @@ class PaintConfig:
     # ... drawn again for strokes whose parameters moved more than this since (0: every step)
     engine_tolerance: float = 0.0
     # ... drawn only every N-th step; the steps between reuse its last pictures (HybridRenderer.every;
-    # mypaint, 3 photos: 0.2 dB below every step in two thirds of its time, docs/mypaint.md)
-    engine_every: int = 8
+    # None: the stroke type's, StrokeType.engine_every: 8, 16 for mypaint, docs/mypaint.md)
+    engine_every: int | None = None
     ot_weight: float = 0.0  # weight of the optimal-transport (Sinkhorn) term
     ot_levels: tuple[int, ...] | None = None  # levels (blocks along the longer side) using OT; None: all
     # optimiser steps every stroke receives in its level (20 loses about 0.1 dB on astronaut even
@@ -52,7 +52,8 @@ class PaintConfig:
     # (None: the stroke type's, StrokeType.refine_respawn_at; none for mypaint)
     refine_respawn_at: tuple[float, ...] | None = None
     # the strokes of the first N levels stay fixed in the refinement, drawn once beneath the others
-    refine_frozen_levels: int = 0
+    # (None: the stroke type's, StrokeType.refine_frozen_levels: 0, 2 for mypaint)
+    refine_frozen_levels: int | None = None
     # also refine through a neural renderer: off, because at canvas scale (small strokes) the nets
     # tested disagree with their engines and the engine's render got worse (see the README)
     refine_neural: bool = False
@@ -82,14 +83,15 @@ class PaintConfig:
             (self.schedule in ("joint", "published"), f"schedule must be joint or published, got {self.schedule!r}"),
             (self.renderer in ("auto", "engine", "model", "neural"), f"--renderer must be auto, engine, model or neural, got {self.renderer!r}"),
             (self.engine_tolerance >= 0, f"--engine-tolerance must be 0 or more, got {self.engine_tolerance}"),
-            (self.engine_every >= 1, f"--engine-every must be at least 1, got {self.engine_every}"),
+            (self.engine_every is None or self.engine_every >= 1, f"--engine-every must be at least 1, got {self.engine_every}"),
             (8 <= self.work_size <= 1024, f"work_size must be in 8..1024, got {self.work_size}"),
             (0 <= self.overlap <= 1, f"overlap must be in 0..1, got {self.overlap}"),
             (self.lr > 0 and self.refine_lr > 0, "learning rates must be positive"),
             (0 < self.init_opacity <= 1, f"init_opacity must be in (0, 1], got {self.init_opacity}"),
             (all(0 < f < 1 for f in self.respawn_at), f"respawn_at fractions must be in (0, 1), got {self.respawn_at}"),
             (self.refine_steps is None or self.refine_steps >= 0, f"refine_steps must be 0 or more, got {self.refine_steps}"),
-            (self.refine_frozen_levels >= 0, f"--refine-frozen-levels must be 0 or more, got {self.refine_frozen_levels}"),
+            (self.refine_frozen_levels is None or self.refine_frozen_levels >= 0,
+             f"--refine-frozen-levels must be 0 or more, got {self.refine_frozen_levels}"),
             (all(0 < f < 1 for f in self.refine_respawn_at or ()), f"refine_respawn_at fractions must be in (0, 1), got {self.refine_respawn_at}"),
             (self.refine_loss in ("l1", "l2"), f"refine_loss must be l1 or l2, got {self.refine_loss!r}"),
             (self.refine_size is None or 8 <= self.refine_size <= 8192, f"refine_size must be in 8..8192, got {self.refine_size}"),
@@ -103,17 +105,24 @@ class PaintConfig:
                 raise NeuralPaintError(message)
 
     def resolved(self, renderer) -> PaintConfig:
-        """This config with ``refine_steps``, ``refine_size`` and ``refine_respawn_at`` filled in:
-        those of the renderer's stroke type (``renderer.stroke``) where None, and 0 steps through
-        a renderer net unless ``refine_neural``. ``paint_image`` resolves once and hands the result
-        on (``paint_photo`` expects it)."""
+        """This config with ``refine_steps``, ``refine_size``, ``refine_respawn_at``,
+        ``refine_frozen_levels`` and ``engine_every`` filled in: those of the renderer's stroke type
+        (``renderer.stroke``) where None, and 0 steps through a renderer net unless
+        ``refine_neural``. ``paint_image`` resolves once and hands the result on (``paint_photo``
+        expects it)."""
         stroke = renderer.stroke
         refine_steps = stroke.refine_steps if self.refine_steps is None else self.refine_steps
         if not (renderer.exact or self.refine_neural):
             refine_steps = 0
         refine_size = self.refine_size or stroke.refine_size
         respawn_at = stroke.refine_respawn_at if self.refine_respawn_at is None else self.refine_respawn_at
-        return replace(self, refine_steps=refine_steps, refine_size=refine_size, refine_respawn_at=tuple(respawn_at))
+        frozen = stroke.refine_frozen_levels if self.refine_frozen_levels is None else self.refine_frozen_levels
+        return replace(self, refine_steps=refine_steps, refine_size=refine_size, refine_respawn_at=tuple(respawn_at),
+                       refine_frozen_levels=frozen, engine_every=self.engine_every_for(stroke))
+
+    def engine_every_for(self, stroke) -> int:
+        """``engine_every``, or where None the stroke type's (``StrokeType.engine_every``)."""
+        return stroke.engine_every if self.engine_every is None else self.engine_every
 
     def levels(self) -> list[int]:
         """Blocks along the longer side at each level."""

@@ -247,9 +247,9 @@ def paint_photo(photo: Tensor, renderer, cfg: PaintConfig, progress: bool = True
     """
     from tqdm import tqdm
 
-    if cfg.refine_steps is None or cfg.refine_size is None or cfg.refine_respawn_at is None:
+    if None in (cfg.refine_steps, cfg.refine_size, cfg.refine_respawn_at, cfg.refine_frozen_levels):
         raise ValueError("paint_photo needs a resolved config (cfg.resolved(renderer)): refine_steps, "
-                         "refine_size or refine_respawn_at is None")
+                         "refine_size, refine_respawn_at or refine_frozen_levels is None")
     stroke = renderer.stroke
     device, (_, H, W) = photo.device, photo.shape
     generator = torch.Generator().manual_seed(cfg.seed)

@@ -144,6 +144,10 @@ class StrokeType:
     refine_size: ClassVar[int] = 128
     # ... and the fractions of its steps at which hidden strokes restart on top (every 5 % up to 80 %)
     refine_respawn_at: ClassVar[tuple[float, ...]] = tuple(k / 20 for k in range(1, 17))
+    # ... and how many of the first levels' strokes it keeps fixed (drawn once beneath the others)
+    refine_frozen_levels: ClassVar[int] = 0
+    # with the engine in the loop (``renderers.HybridRenderer``), it draws every N-th render
+    engine_every: ClassVar[int] = 8
     # pixels per band when a finished painting is rendered band by band (``canvas.render``)
     band_pixels: ClassVar[int] = 1 << 22
 

@@ -249,12 +249,15 @@ class MyPaint(StrokeType):
     # the last stroke), so a stroke is drawn once per band it reaches: taller bands (measured at
     # 8192^2, 500 strokes: 512-row bands took 1.9x the CPU time of the one-shot render)
     band_pixels = 1 << 24
-    # a short joint refinement through the dab model with libmypaint in the loop: 20 steps raised
-    # the mean PSNR of three photos at 256^2 from 23.76 to 25.03 dB for 13 s more (8 steps 24.25,
-    # 12 steps 24.45; docs/mypaint.md). Through the GAN net alone it is skipped (PaintConfig.resolved);
-    # with the GAN in the loop it runs and, like every refinement, is kept only where
-    # libmypaint's picture improved
-    refine_steps = 20
+    # a short joint refinement through the dab model with libmypaint in the loop, over the strokes
+    # of the levels after the first two (those are drawn once beneath: most of the cells are
+    # theirs), with libmypaint drawing every 16th render (levels included): three photos at 256^2,
+    # 20 steps 24.86 dB, 24 steps 25.06 dB, 30 steps 25.27 dB (docs/mypaint.md). Through the GAN
+    # net alone it is skipped (PaintConfig.resolved); with the GAN in the loop it runs and, like
+    # every refinement, is kept only where libmypaint's picture improved
+    refine_steps = 24
+    refine_frozen_levels = 2
+    engine_every = 16
     # the refinement runs on a larger canvas than the others': fine strokes optimised at 128 px
     # (radii below libmypaint's 0.2 px there) made a 256^2 painting worse (astronaut,
     # deevad/brush, 30 steps: at 128 px -0.6 dB, at 256 px +1.6 dB); a 512^2 painting refined
