@@ -15,7 +15,8 @@ skipped (their share is below ``exp(-REACH^2)``, 1e-7).
 Float64 arrays get ``math.erf`` and ``math.exp`` (the brush fit, and the gradient checks); float32
 arrays (the painter) read ``erf`` and ``exp(-s)`` from tables of ``TABLE`` steps with linear
 interpolation, exact to about 1e-6 (below float32's own rounding of a sum of terms) and, measured
-on a 256^2 painting's refinement step (90 000 cells), 2.5-3.5x faster than the libm calls.
+on a 256^2 painting's refinement step (90 000 cells), 2.6x faster forward and 3.9x backward than
+the libm calls (the loops have no branch left and vectorise).
 """
 from __future__ import annotations
 
