@@ -3,7 +3,7 @@
     python scripts/bench_paint.py [--types rectangle oilpaintbrush ... mypaint] [--renderers auto neural]
                                   [--images astronaut chelsea coffee] [--size 256] [--strokes 500]
                                   [--paint-args "--no-animation"] [--variant "opaque=--opaque" ...]
-                                  [--save DIR] [--json FILE]
+                                  [--rounds 1] [--save DIR] [--json FILE]
 
 Protocol: each photo is centre-cropped to a square, resized to ``--size`` (Lanczos) and saved as an
 8-bit PNG; then the whole command ``neuralpaint paint --img PHOTO --size S --max-strokes N --stroke
@@ -17,6 +17,11 @@ neural renderer (the final picture is still the engine's); ``neural`` paints thr
 LABEL=OPTIONS`` paints everything once more with those options (``--variant "OT=--ot-weight 1"``;
 ``default=`` is the defaults). ``--save DIR`` keeps the final pictures as
 ``<photo>_<type>_<renderer>[_<variant>].png``.
+
+Order: photo by photo, and for each photo every type, renderer and variant in turn, so that the
+rows of a table are timed side by side (interleaved) while the machine's speed drifts; ``--rounds
+N`` repeats the whole set N times in that order, and the table gives the mean and largest wall
+time over every run of a row (painting is deterministic: the pictures repeat).
 """
 from __future__ import annotations
 
@@ -67,7 +72,8 @@ def tables(results: dict) -> dict[str, figures.Table]:
     several = len(images) > 1
     out = []
     for stroke, renderer, variant in dict.fromkeys((r["stroke"], r["renderer"], r.get("variant", "")) for r in rows):
-        per = {r["image"]: r for r in rows if (r["stroke"], r["renderer"], r.get("variant", "")) == (stroke, renderer, variant)}
+        runs = [r for r in rows if (r["stroke"], r["renderer"], r.get("variant", "")) == (stroke, renderer, variant)]
+        per = {r["image"]: r for r in reversed(runs)}  # the first run of each photo (PSNR, SSIM)
         kind = {"neural": "renderer net", "model": "dab model"}.get(renderer)
         label = f"{stroke} ({f'{kind}; final picture by the engine' if kind else renderer})"
         if variant:
@@ -75,9 +81,10 @@ def tables(results: dict) -> dict[str, figures.Table]:
             label += f", {variant}" + (f" (`{options}`)" if options and options != variant else "")
         mean = lambda k: statistics.mean(r[k] for r in per.values())  # noqa: E731
         psnrs = [f"{per[i]['psnr']:.2f}" if i in per else "–" for i in images]
+        wall = statistics.mean(r["wall_s"] for r in runs)
         out.append([label, *psnrs, *([f"**{mean('psnr'):.2f}**"] if several else []), f"{mean('ssim'):.3f}",
-                    f"{mean('wall_s'):.1f}", *([f"{max(r['wall_s'] for r in per.values()):.1f}"] if several else []),
-                    f"{max(r['rss_mb'] for r in per.values()):.0f}"])
+                    f"{wall:.1f}", *([f"{max(r['wall_s'] for r in runs):.1f}"] if several else []),
+                    f"{max(r['rss_mb'] for r in runs):.0f}"])
     header = ["stroke type (renderer)", *(images if several else [f"PSNR ({images[0]})"] if images else []),
               *(["mean PSNR", "mean SSIM", "wall s, mean", "wall s, max"] if several else ["SSIM", "wall s"]),
               "peak RSS MB"]
@@ -98,6 +105,7 @@ def main() -> None:
     ap.add_argument("--paint-args", default="", help="more options for every paint command, as one string")
     ap.add_argument("--variant", action="append", default=[], metavar="LABEL=OPTIONS",
                     help="paint everything once more with these options, labelled LABEL (repeatable)")
+    ap.add_argument("--rounds", type=int, default=1, help="run everything this many times, interleaved")
     ap.add_argument("--save", type=pathlib.Path, default=None)
     ap.add_argument("--json", default="bench_results/paint_256.json")
     args = ap.parse_args()
@@ -117,34 +125,38 @@ def main() -> None:
         for name in args.images:
             photos[name] = tmp / f"{name}.png"
             write_image(photos[name], load_square(name, args.size))
-        for stroke in args.types:
-            for renderer in args.renderers:
-                if renderer == "auto":  # what paint --renderer auto picks
-                    st = get_stroke_type(stroke)
-                    renderer = "engine" if st.differentiable else "model" if st.name in MODELS else "neural"
-                for (variant, options), name in itertools.product(variants, args.images):
-                    out = tmp / f"{stroke}-{renderer}-{len(rows)}"
-                    argv = ["paint", "--img", str(photos[name]), "--size", str(args.size), "--max-strokes",
-                            str(args.strokes), "--stroke", stroke, "--seed", "0", "-q", "--out", str(out),
-                            "--renderer", renderer, *extra, *shlex.split(options)]
-                    run = figures.run_timed([sys.executable, "-m", "neuralpaint", *argv], ROOT)
-                    row = {"stroke": stroke, "renderer": renderer, "variant": variant, "variant_args": options,
-                           "image": name, "size": args.size, "strokes": args.strokes, "argv": argv,
-                           "status": run["status"], "wall_s": round(run["seconds"], 2), "rss_mb": round(run["rss_mb"])}
-                    if run["status"] == 0:
-                        final = read_image(out / f"{name}_final.png")
-                        psnr, ssim = quality(final, read_image(photos[name]))
-                        row.update(psnr=round(psnr, 2), ssim=round(ssim, 4))
-                        if args.save:
-                            args.save.mkdir(parents=True, exist_ok=True)
-                            shutil.copyfile(out / f"{name}_final.png", args.save / f"{name}_{stroke}_{renderer}{'_' + variant if variant else ''}.png")
-                        print(f"  {stroke} {renderer} {variant} {name}: {psnr:.2f} dB, SSIM {ssim:.3f}, "
-                              f"{row['wall_s']:.1f} s, {row['rss_mb']} MB", file=sys.stderr, flush=True)
-                    else:
-                        print(f"  {stroke} {renderer} {name}: exit {run['status']}: {run['stderr'].strip()[-400:]}",
-                              file=sys.stderr, flush=True)
-                    rows.append(row)
-    results = {"size": args.size, "strokes": args.strokes, "paint_args": args.paint_args, "results": rows}
+        def picked(stroke: str, renderer: str) -> str:  # what paint --renderer auto picks
+            if renderer != "auto":
+                return renderer
+            st = get_stroke_type(stroke)
+            return "engine" if st.differentiable else "model" if st.name in MODELS else "neural"
+
+        setups = [(stroke, picked(stroke, renderer)) for stroke in args.types for renderer in args.renderers]
+        for round_, name, (stroke, renderer), (variant, options) in itertools.product(
+                range(args.rounds), args.images, setups, variants):
+            out = tmp / f"{stroke}-{renderer}-{len(rows)}"
+            argv = ["paint", "--img", str(photos[name]), "--size", str(args.size), "--max-strokes",
+                    str(args.strokes), "--stroke", stroke, "--seed", "0", "-q", "--out", str(out),
+                    "--renderer", renderer, *extra, *shlex.split(options)]
+            run = figures.run_timed([sys.executable, "-m", "neuralpaint", *argv], ROOT)
+            row = {"stroke": stroke, "renderer": renderer, "variant": variant, "variant_args": options,
+                   "image": name, "round": round_, "size": args.size, "strokes": args.strokes, "argv": argv,
+                   "status": run["status"], "wall_s": round(run["seconds"], 2), "rss_mb": round(run["rss_mb"])}
+            if run["status"] == 0:
+                final = read_image(out / f"{name}_final.png")
+                psnr, ssim = quality(final, read_image(photos[name]))
+                row.update(psnr=round(psnr, 2), ssim=round(ssim, 4))
+                if args.save and round_ == 0:
+                    args.save.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(out / f"{name}_final.png", args.save / f"{name}_{stroke}_{renderer}{'_' + variant if variant else ''}.png")
+                print(f"  {stroke} {renderer} {variant} {name}: {psnr:.2f} dB, SSIM {ssim:.3f}, "
+                      f"{row['wall_s']:.1f} s, {row['rss_mb']} MB", file=sys.stderr, flush=True)
+            else:
+                print(f"  {stroke} {renderer} {name}: exit {run['status']}: {run['stderr'].strip()[-400:]}",
+                      file=sys.stderr, flush=True)
+            rows.append(row)
+    results = {"size": args.size, "strokes": args.strokes, "paint_args": args.paint_args, "rounds": args.rounds,
+               "results": rows}
     figures.save(args.json, results, timing=figures.WHOLE)
     print(tables(results)["paint"].markdown())
     failed = [f"{r['stroke']} {r['image']}" for r in rows if r["status"] != 0]
