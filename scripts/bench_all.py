@@ -79,6 +79,7 @@ BENCHES = (
     Bench("mypaint_variants", "bench_paint.py", ("--types", "mypaint", "--variant", "default=",
                                                  "--variant", "no refinement=--refine-steps 0",
                                                  "--variant", "all levels refined=--refine-frozen-levels 0",
+                                                 "--variant", "40 steps per stroke=--iters-per-stroke 40",
                                                  "--variant", "engine every 8th=--engine-every 8",
                                                  "--variant", "engine every step=--engine-every 1",
                                                  "--variant", "dry brush=--brush classic/dry_brush"),

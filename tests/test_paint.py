@@ -518,14 +518,14 @@ def test_config_refine_steps_follow_the_stroke_type_and_renderer():
     class MyPaintLike:  # a type whose refinement runs larger and without restarts, as mypaint's
         exact = True
         stroke = type("Stroke", (), {"refine_steps": 20, "refine_size": 256, "refine_respawn_at": (),
-                                     "refine_frozen_levels": 2, "engine_every": 16})()
+                                     "refine_frozen_levels": 2, "engine_every": 16, "iters_per_stroke": 30})()
 
     resolved = PaintConfig().resolved(MyPaintLike())
     assert (resolved.refine_steps, resolved.refine_size, resolved.refine_respawn_at) == (20, 256, ())
-    assert (resolved.refine_frozen_levels, resolved.engine_every) == (2, 16)
-    assert (default.refine_frozen_levels, default.engine_every) == (0, 8)
-    mine = PaintConfig(refine_frozen_levels=1, engine_every=3).resolved(MyPaintLike())
-    assert (mine.refine_frozen_levels, mine.engine_every) == (1, 3)
+    assert (resolved.refine_frozen_levels, resolved.engine_every, resolved.iters_per_stroke) == (2, 16, 30)
+    assert (default.refine_frozen_levels, default.engine_every, default.iters_per_stroke) == (0, 8, 40)
+    mine = PaintConfig(refine_frozen_levels=1, engine_every=3, iters_per_stroke=5).resolved(MyPaintLike())
+    assert (mine.refine_frozen_levels, mine.engine_every, mine.iters_per_stroke) == (1, 3, 5)
 
 
 def test_paint_photo_takes_a_resolved_config():

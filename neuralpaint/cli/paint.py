@@ -89,7 +89,7 @@ def add_painting_arguments(p: argparse.ArgumentParser, size: int | None = None, 
     p.add_argument("--ot-weight", type=float, default=d.ot_weight, metavar="W",
                    help="weight of the optimal-transport loss beside pixel L1 (default: %(default)s)")
     p.add_argument("--iters-per-stroke", type=int, default=d.iters_per_stroke, metavar="K",
-                   help="optimiser steps each stroke receives in its level (default: %(default)s)")
+                   help="optimiser steps each stroke receives in its level (default: the stroke type's, 30 for mypaint, 40 otherwise)")
     p.add_argument("--refine-steps", type=int, default=d.refine_steps, metavar="N",
                    help="final joint steps on all strokes over the whole canvas; 0 skips "
                    "(default: the stroke type's, 300 for rectangle, 24 for mypaint and 150 for the "

@@ -32,9 +32,9 @@ class PaintConfig:
     engine_every: int | None = None
     ot_weight: float = 0.0  # weight of the optimal-transport (Sinkhorn) term
     ot_levels: tuple[int, ...] | None = None  # levels (blocks along the longer side) using OT; None: all
-    # optimiser steps every stroke receives in its level (20 loses about 0.1 dB on astronaut even
-    # with the refinement after it: docs/benchmarks.md)
-    iters_per_stroke: int = 40
+    # optimiser steps every stroke receives in its level (None: the stroke type's,
+    # StrokeType.iters_per_stroke: 40, 30 for mypaint; docs/benchmarks.md)
+    iters_per_stroke: int | None = None
     schedule: str = "joint"  # joint: a block's strokes start together; published: one by one, all re-optimised
     lr: float = 0.02
     init_opacity: float = 0.4  # opacity of new strokes (stroke types with an opacity parameter)
@@ -78,7 +78,8 @@ class PaintConfig:
             (1 <= self.max_divide <= 32, f"--max-divide must be in 1..32, got {self.max_divide}"),
             (self.m_grid is None or 1 <= self.m_grid <= 64, f"--m-grid must be in 1..64, got {self.m_grid}"),
             (16 <= self.size <= 8192, f"--size must be in 16..8192 pixels, got {self.size}"),
-            (self.iters_per_stroke >= 1, f"--iters-per-stroke must be at least 1, got {self.iters_per_stroke}"),
+            (self.iters_per_stroke is None or self.iters_per_stroke >= 1,
+             f"--iters-per-stroke must be at least 1, got {self.iters_per_stroke}"),
             (self.ot_weight >= 0, f"--ot-weight must be 0 or more, got {self.ot_weight}"),
             (self.schedule in ("joint", "published"), f"schedule must be joint or published, got {self.schedule!r}"),
             (self.renderer in ("auto", "engine", "model", "neural"), f"--renderer must be auto, engine, model or neural, got {self.renderer!r}"),
@@ -105,8 +106,8 @@ class PaintConfig:
                 raise NeuralPaintError(message)
 
     def resolved(self, renderer) -> PaintConfig:
-        """This config with ``refine_steps``, ``refine_size``, ``refine_respawn_at``,
-        ``refine_frozen_levels`` and ``engine_every`` filled in: those of the renderer's stroke type
+        """This config with ``iters_per_stroke``, ``refine_steps``, ``refine_size``,
+        ``refine_respawn_at``, ``refine_frozen_levels`` and ``engine_every`` filled in: those of the renderer's stroke type
         (``renderer.stroke``) where None, and 0 steps through a renderer net unless
         ``refine_neural``. ``paint_image`` resolves once and hands the result on (``paint_photo``
         expects it)."""
@@ -117,7 +118,8 @@ class PaintConfig:
         refine_size = self.refine_size or stroke.refine_size
         respawn_at = stroke.refine_respawn_at if self.refine_respawn_at is None else self.refine_respawn_at
         frozen = stroke.refine_frozen_levels if self.refine_frozen_levels is None else self.refine_frozen_levels
-        return replace(self, refine_steps=refine_steps, refine_size=refine_size, refine_respawn_at=tuple(respawn_at),
+        iters = stroke.iters_per_stroke if self.iters_per_stroke is None else self.iters_per_stroke
+        return replace(self, iters_per_stroke=iters, refine_steps=refine_steps, refine_size=refine_size, refine_respawn_at=tuple(respawn_at),
                        refine_frozen_levels=frozen, engine_every=self.engine_every_for(stroke))
 
     def engine_every_for(self, stroke) -> int:
