@@ -84,6 +84,8 @@ BENCHES = (
                                                  "--variant", "engine every step=--engine-every 1",
                                                  "--variant", "dry brush=--brush classic/dry_brush"),
           ("--types", "mypaint", *TINY, "--variant", "no refinement=--refine-steps 0"), 10),
+    Bench("mypaint_vs_oil", "bench_paint.py", ("--types", "oilpaintbrush", "mypaint", "--rounds", "3"),
+          ("--types", "oilpaintbrush", "mypaint", *TINY, "--rounds", "2"), 4),
     Bench("mypaint_refine_steps", "bench_paint.py", ("--types", "mypaint", "--variant", "refine 12=--refine-steps 12",
                                                      "--variant", "refine 20=--refine-steps 20",
                                                      "--variant", "refine 30=--refine-steps 30"),
