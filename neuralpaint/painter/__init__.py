@@ -44,7 +44,7 @@ def make_renderer(cfg: PaintConfig, device: torch.device):
     in_loop = not stroke.differentiable if cfg.engine_in_loop is None else cfg.engine_in_loop
     model = model_renderer(stroke) if cfg.renderer in ("auto", "model") and not cfg.checkpoint else None
     if model is not None:
-        return HybridRenderer(model, cfg.engine_tolerance, cfg.engine_every_for(stroke)) if in_loop else model
+        return HybridRenderer(model, cfg.engine_tolerance, cfg.of_stroke(stroke, "engine_every")) if in_loop else model
     if cfg.renderer == "model":
         raise NeuralPaintError(f"there is no differentiable model of the {stroke.name} engine: paint with "
                                "--renderer auto, engine or neural")
@@ -58,7 +58,7 @@ def make_renderer(cfg: PaintConfig, device: torch.device):
                          if stroke.options.get(k) != v)
         raise NeuralPaintError(f"{path}: renderer was trained with {renderer.stroke.options}, painting uses "
                                f"{stroke.options} (paint with {flags} to use it)")
-    return HybridRenderer(renderer, cfg.engine_tolerance, cfg.engine_every_for(stroke)) if in_loop else renderer
+    return HybridRenderer(renderer, cfg.engine_tolerance, cfg.of_stroke(stroke, "engine_every")) if in_loop else renderer
 
 
 def paint_image(image, cfg: PaintConfig, progress: bool = False,

@@ -105,26 +105,25 @@ class PaintConfig:
             if not ok:
                 raise NeuralPaintError(message)
 
-    def resolved(self, renderer) -> PaintConfig:
-        """This config with ``iters_per_stroke``, ``refine_steps``, ``refine_size``,
-        ``refine_respawn_at``, ``refine_frozen_levels`` and ``engine_every`` filled in: those of the renderer's stroke type
-        (``renderer.stroke``) where None, and 0 steps through a renderer net unless
-        ``refine_neural``. ``paint_image`` resolves once and hands the result on (``paint_photo``
-        expects it)."""
-        stroke = renderer.stroke
-        refine_steps = stroke.refine_steps if self.refine_steps is None else self.refine_steps
-        if not (renderer.exact or self.refine_neural):
-            refine_steps = 0
-        refine_size = self.refine_size or stroke.refine_size
-        respawn_at = stroke.refine_respawn_at if self.refine_respawn_at is None else self.refine_respawn_at
-        frozen = stroke.refine_frozen_levels if self.refine_frozen_levels is None else self.refine_frozen_levels
-        iters = stroke.iters_per_stroke if self.iters_per_stroke is None else self.iters_per_stroke
-        return replace(self, iters_per_stroke=iters, refine_steps=refine_steps, refine_size=refine_size, refine_respawn_at=tuple(respawn_at),
-                       refine_frozen_levels=frozen, engine_every=self.engine_every_for(stroke))
+    # the settings whose None means "the stroke type's" (``StrokeType`` has each as a class attribute)
+    PER_STROKE_TYPE = ("iters_per_stroke", "engine_every", "refine_steps", "refine_size", "refine_respawn_at",
+                       "refine_frozen_levels")
 
-    def engine_every_for(self, stroke) -> int:
-        """``engine_every``, or where None the stroke type's (``StrokeType.engine_every``)."""
-        return stroke.engine_every if self.engine_every is None else self.engine_every
+    def resolved(self, renderer) -> PaintConfig:
+        """This config with the ``PER_STROKE_TYPE`` settings that are None filled in from the
+        renderer's stroke type (``renderer.stroke``), and 0 refinement steps through a renderer
+        net unless ``refine_neural``. ``paint_image`` resolves once and hands the result on
+        (``paint_photo`` expects it)."""
+        filled = {name: self.of_stroke(renderer.stroke, name) for name in self.PER_STROKE_TYPE}
+        filled["refine_respawn_at"] = tuple(filled["refine_respawn_at"])
+        if not (renderer.exact or self.refine_neural):
+            filled["refine_steps"] = 0
+        return replace(self, **filled)
+
+    def of_stroke(self, stroke, name: str):
+        """The setting ``name``, or where it is None the stroke type's (``getattr(stroke, name)``)."""
+        value = getattr(self, name)
+        return getattr(stroke, name) if value is None else value
 
     def levels(self) -> list[int]:
         """Blocks along the longer side at each level."""
