@@ -247,10 +247,10 @@ def paint_photo(photo: Tensor, renderer, cfg: PaintConfig, progress: bool = True
     """
     from tqdm import tqdm
 
-    if None in (cfg.iters_per_stroke, cfg.refine_steps, cfg.refine_size, cfg.refine_respawn_at,
-                cfg.refine_frozen_levels):
-        raise ValueError("paint_photo needs a resolved config (cfg.resolved(renderer)): iters_per_stroke, "
-                         "refine_steps, refine_size, refine_respawn_at or refine_frozen_levels is None")
+    unresolved = [name for name in cfg.PER_STROKE_TYPE if getattr(cfg, name) is None]
+    if unresolved:
+        raise ValueError(f"paint_photo needs a resolved config (cfg.resolved(renderer)): {', '.join(unresolved)} "
+                         "is None")
     stroke = renderer.stroke
     device, (_, H, W) = photo.device, photo.shape
     generator = torch.Generator().manual_seed(cfg.seed)
